@@ -1,0 +1,25 @@
+"""Rule gather: claims table, summary of all experiments, learning curves."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from aebench.gather import evaluate_claims, load_claims, summarize, write_table
+from aebench.plots import learning_curves
+from aebench.runlog import rule_log
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_log(sm.log[0]) as log:
+    long = pd.concat([pd.read_csv(f) for f in sm.input.metrics], ignore_index=True)
+    summary = summarize(long)
+    summary.to_csv(sm.output.summary, index=False)
+    claims = evaluate_claims(load_claims(sm.input.claims), summary)
+    write_table(claims, sm.output.claims, sm.output.claims_md)
+    hist = []
+    for f in sm.input.histories:
+        h = pd.read_csv(f)
+        seed_dir = Path(f).parent
+        hist.append(h.assign(model=seed_dir.parent.name, seed=seed_dir.name.removeprefix("seed")))
+    learning_curves(pd.concat(hist, ignore_index=True) if hist else pd.DataFrame(), sm.output.curves)
+    for v, n in claims["verdict"].value_counts().items():
+        log(f"claims {v}: {n}")

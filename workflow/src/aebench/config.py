@@ -1,0 +1,60 @@
+"""Config checks beyond the JSON schema: cross-references and each model's own params.
+
+The schema (workflow/schemas/config.schema.yaml) catches misspelt keys and wrong types;
+this catches what a schema cannot: an experiment naming a model that does not exist, or
+a param the model's class does not take. Both run before any job starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .methods import check_model_config
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def validate_schema(config: dict) -> None:
+    """The same validation snakemake's ``validate`` does, for use outside a Snakefile."""
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
+        raise ConfigError(f"config: {where}: {e.message}")
+
+
+def experiment_models(exp: dict) -> list[str]:
+    return list(dict.fromkeys([*([exp["reference"]] if "reference" in exp else []),
+                               *exp["models"]]))
+
+
+def model_dataset(config: dict, model: str) -> str:
+    return config["models"][model].get("dataset", config.get("image_dataset", "mnist"))
+
+
+def check(config: dict) -> None:
+    for name, entry in config["models"].items():
+        try:
+            check_model_config(name, entry)
+        except ValueError as e:
+            raise ConfigError(f"config: {e}") from None
+    for exp_name, exp in config["experiments"].items():
+        names = experiment_models(exp)
+        missing = [m for m in names if m not in config["models"]]
+        if missing:
+            raise ConfigError(f"config: experiments.{exp_name} names model(s) {missing} that "
+                              f"are not defined under `models:` (defined: {sorted(config['models'])})")
+        datasets = {model_dataset(config, m) for m in names}
+        if len(datasets) > 1:
+            raise ConfigError(f"config: experiments.{exp_name} mixes datasets {sorted(datasets)}; "
+                              "all its models must use one dataset")

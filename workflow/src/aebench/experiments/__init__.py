@@ -1,0 +1,72 @@
+"""Experiments: each reads fitted models and writes long-format metrics plus figures.
+
+An experiment is one function ``run(ctx) -> DataFrame`` registered with
+:func:`experiment`; its rule in ``workflow/rules/`` names its figures. The returned frame has
+columns ``model, seed, metric, value``; the gather step turns it into tables and claims.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..data import Prepared, load_prepared
+
+EXPERIMENTS: dict[str, Callable[["Context"], pd.DataFrame]] = {}
+COLUMNS = ["experiment", "dataset", "model", "seed", "metric", "value"]
+
+
+def experiment(name: str):
+    def deco(fn):
+        EXPERIMENTS[name] = fn
+        return fn
+    return deco
+
+
+@dataclass
+class Context:
+    name: str
+    data_path: Path
+    models: dict[str, dict[int, Path]]  # model name -> seed -> fitted model directory
+    params: dict
+    figures: dict[str, Path] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+    _data: Prepared | None = None
+
+    @property
+    def data(self) -> Prepared:
+        if self._data is None:
+            self._data = load_prepared(self.data_path)
+        return self._data
+
+    def metrics_json(self, model: str, seed: int) -> dict:
+        return json.loads((self.models[model][seed] / "metrics.json").read_text())
+
+    def codes(self, model: str, seed: int) -> dict[str, np.ndarray]:
+        with np.load(self.models[model][seed] / "codes.npz") as z:
+            return {k: z[k] for k in z.files}
+
+    def seeds(self, model: str) -> list[int]:
+        return sorted(self.models[model])
+
+
+def rows(model: str, seed: int, values: dict[str, float]) -> list[dict]:
+    return [{"model": model, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
+
+
+def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
+    df = pd.DataFrame(EXPERIMENTS[name](ctx))
+    df.insert(0, "experiment", name)
+    df.insert(1, "dataset", Path(ctx.data_path).stem)
+    df = df[COLUMNS]
+    df.to_csv(out_csv, index=False)
+    return df
+
+
+# Importing the modules registers the experiments.
+from . import e1_reconstruction, e2_linear, e3_codes2d  # noqa: E402,F401

@@ -1,0 +1,23 @@
+"""E1 (slides 2-4): reconstruction error of PCA-30 vs the deep AE-30, and the digit figure."""
+
+from ..plots import reconstruction_grid
+from . import experiment, rows
+
+
+@experiment("e1")
+def reconstruction(ctx):
+    out = []
+    for model in ctx.params["models"]:
+        for seed in ctx.seeds(model):
+            m = ctx.metrics_json(model, seed)
+            out += rows(model, seed, {"sq_err_per_image": m["test_sq_err_per_image"],
+                                      "mse_per_pixel": m["test_mse_per_pixel"],
+                                      "n_params": m["n_params"],
+                                      "train_seconds": m["train_seconds"]})
+    n = ctx.params["n_show"]
+    panels = {"test input": ctx.data.x_test[:n]}
+    for model in ctx.params["models"]:
+        seed = ctx.seeds(model)[0]
+        panels[model] = ctx.codes(model, seed)["recon_test_head"][:n]
+    reconstruction_grid(panels, ctx.data.shape, ctx.figures["reconstructions"])
+    return out

@@ -1,0 +1,58 @@
+"""Metrics, each a thin wrapper over the library function that defines it."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.linalg import subspace_angles
+
+
+def squared_error_per_image(x: np.ndarray, xhat: np.ndarray) -> float:
+    """Hinton & Salakhutdinov's unit: sum over pixels of the squared error, mean over images."""
+    return float(((np.asarray(x, np.float64) - xhat) ** 2).sum(axis=1).mean())
+
+
+def mse_per_pixel(x: np.ndarray, xhat: np.ndarray) -> float:
+    return float(((np.asarray(x, np.float64) - xhat) ** 2).mean())
+
+
+def principal_angles_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Principal angles (degrees, descending) between the column spaces of ``a`` and ``b``."""
+    return np.degrees(subspace_angles(a, b))
+
+
+def knn_accuracy(z_train, y_train, z_test, y_test, k: int = 5) -> float:
+    """Accuracy of a k-NN classifier fitted on train codes, measured on test codes."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return float(KNeighborsClassifier(n_neighbors=k).fit(z_train, y_train).score(z_test, y_test))
+
+
+def silhouette(z, y, n: int | None = None, seed: int = 0) -> float:
+    """Silhouette of the class labels in code space (on a sample of ``n`` points: O(n^2))."""
+    from sklearn.metrics import silhouette_score
+
+    return float(silhouette_score(z, y, sample_size=n if n and n < len(z) else None,
+                                  random_state=seed))
+
+
+def trustworthiness(x, z, n_neighbors: int = 12, n: int | None = None, seed: int = 0) -> float:
+    """How well the code keeps each point's input-space neighbours (on ``n`` points: O(n^2))."""
+    from sklearn.manifold import trustworthiness as tw
+
+    if n and n < len(x):
+        idx = np.random.RandomState(seed).choice(len(x), n, replace=False)
+        x, z = x[idx], z[idx]
+    return float(tw(x, z, n_neighbors=n_neighbors))
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the Student-t confidence interval (nan with one value)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    if len(v) == 1:
+        return float(v[0]), float("nan")
+    half = stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return float(v.mean()), float(half)

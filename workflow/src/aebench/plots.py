@@ -1,0 +1,81 @@
+"""Figures (matplotlib/seaborn, headless). Each function writes one PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on clusters and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
+
+
+def _save(fig, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def image_row(x: np.ndarray, shape, nrow: int | None = None) -> np.ndarray:
+    """Tile flat images into one (H, W) array with torchvision's make_grid."""
+    t = torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32).reshape(len(x), *shape)
+    grid = make_grid(t, nrow=nrow or len(x), padding=1, pad_value=1.0)
+    return grid[0].numpy()
+
+
+def reconstruction_grid(panels: dict[str, np.ndarray], shape, path) -> None:
+    """One row per entry: the inputs, then each model's reconstructions of them."""
+    n = len(panels)
+    fig, axes = plt.subplots(n, 1, figsize=(1.0 * len(next(iter(panels.values()))), 1.25 * n))
+    for ax, (label, x) in zip(np.atleast_1d(axes), panels.items()):
+        ax.imshow(image_row(x, shape), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+        ax.set_xticks([]), ax.set_yticks([])
+    _save(fig, path)
+
+
+def code_scatter(panels: dict[str, tuple[np.ndarray, np.ndarray]], path, max_points=5000) -> None:
+    """Side-by-side scatter of 2-D codes coloured by class."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5), squeeze=False)
+    for ax, (label, (z, y)) in zip(axes[0], panels.items()):
+        idx = np.arange(min(len(z), max_points))
+        sns.scatterplot(x=z[idx, 0], y=z[idx, 1], hue=y[idx].astype(str), s=6, linewidth=0,
+                        palette="tab10", ax=ax, legend=ax is axes[0][-1],
+                        hue_order=[str(c) for c in sorted(set(y.tolist()))])
+        ax.set_title(label)
+        ax.set_xlabel("code 1"), ax.set_ylabel("code 2")
+    leg = axes[0][-1].get_legend()
+    if leg is not None:
+        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1, 1), title="class",
+                        markerscale=3)
+    _save(fig, path)
+
+
+def principal_angles_plot(curves: pd.DataFrame, path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if len(curves):
+        sns.lineplot(curves, x="index", y="angle_deg", hue="model", marker="o", ax=ax,
+                     errorbar=("ci", 95))
+    ax.set_xlabel("principal angle index (sorted)")
+    ax.set_ylabel("angle to PCA subspace (degrees)")
+    _save(fig, path)
+
+
+def learning_curves(history: pd.DataFrame, path) -> None:
+    """Validation loss per epoch, one panel per model, one line per seed."""
+    if history.empty:
+        fig, ax = plt.subplots(figsize=(4, 2))
+        ax.text(0.5, 0.5, "no iteratively trained models", ha="center")
+        ax.axis("off")
+        _save(fig, path)
+        return
+    g = sns.relplot(history, x="epoch", y="val_loss", hue="seed", col="model", kind="line",
+                    col_wrap=min(4, history["model"].nunique()), height=2.6,
+                    facet_kws={"sharey": False}, palette="viridis")
+    g.set(yscale="log")
+    _save(g.figure, path)
