@@ -24,7 +24,7 @@ def _save(fig, path):
 def image_row(x: np.ndarray, shape, nrow: int | None = None) -> np.ndarray:
     """Tile flat images into one (H, W) array with torchvision's make_grid."""
     t = torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32).reshape(len(x), *shape)
-    grid = make_grid(t, nrow=nrow or len(x), padding=1, pad_value=1.0)
+    grid = make_grid(t, nrow=nrow or len(x), padding=1, pad_value=0.0)  # white under gray_r
     return grid[0].numpy()
 
 

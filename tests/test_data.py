@@ -1,0 +1,91 @@
+import gzip
+
+import numpy as np
+import pytest
+
+from aebench import data
+
+
+def test_digits_split_sizes_and_range():
+    p, _ = data.prepare_digits(n_val=200, n_test=397)
+    assert (len(p.y_train), len(p.y_val), len(p.y_test)) == (1797 - 597, 200, 397)
+    assert p.x_train.shape[1] == 64 and p.shape == (1, 8, 8)
+    assert 0.0 <= p.x_train.min() and p.x_train.max() <= 1.0
+    # the split is fixed, whatever the training seed: same call, same test set
+    q, _ = data.prepare_digits(n_val=200, n_test=397)
+    np.testing.assert_array_equal(p.x_test, q.x_test)
+
+
+def test_split_train_val_takes_validation_from_the_end():
+    x, y = np.arange(10)[:, None], np.arange(10)
+    x_tr, y_tr, x_va, y_va = data.split_train_val(x, y, n_val=3, n_train=4)
+    assert y_va.tolist() == [7, 8, 9] and y_tr.tolist() == [0, 1, 2, 3]
+    with pytest.raises(data.DataError, match="leaves no training data"):
+        data.split_train_val(x, y, n_val=10, n_train=None)
+
+
+def test_save_load_roundtrip(tmp_path):
+    p, src = data.prepare_digits()
+    path = tmp_path / "d.npz"
+    data.save_prepared(path, p, 1 / 16, src)
+    q = data.load_prepared(path)
+    np.testing.assert_allclose(q.x_train, p.x_train, atol=1e-6)
+    np.testing.assert_array_equal(q.y_test, p.y_test)
+    assert q.shape == p.shape and q.classes == p.classes
+    assert not (tmp_path / "d.npz.part").exists()
+
+
+def test_mnist_from_mirror(tmp_path, mirror):
+    p, sources, _ = data.prepare("mnist", tmp_path / "raw", mirror, allow_download=False)
+    assert (len(p.y_train), len(p.y_val), len(p.y_test)) == (55000, 5000, 10000)
+    assert p.x_train.shape == (55000, 784) and p.x_train.dtype == np.float32
+    full_mean = np.concatenate([p.x_train, p.x_val]).mean()
+    assert abs(full_mean - 0.1307) < 5e-4  # the published MNIST train pixel mean
+    assert sorted(sources.values()) == sorted(md5 for _, md5 in
+                                              data._idx_class("mnist").resources)
+
+
+def test_corrupt_mirror_file_is_rejected_with_its_name(tmp_path, mnist_copy):
+    f = mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(f.read_bytes())
+    raw[100] ^= 0xFF
+    f.write_bytes(bytes(raw))
+    with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte\.gz: md5 .* corrupt"):
+        data.prepare("mnist", tmp_path / "raw", mnist_copy, allow_download=False)
+
+
+def test_missing_files_without_download_say_how_to_supply_them(tmp_path, mnist_copy):
+    (mnist_copy / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(data.DataError) as e:
+        data.prepare("mnist", tmp_path / "raw", mnist_copy, allow_download=False)
+    msg = str(e.value)
+    assert "train-images-idx3-ubyte.gz" in msg and "data_mirror" in msg
+    assert "t10k-images" not in msg  # only the missing one is named
+
+
+def test_truncated_idx_is_rejected(tmp_path):
+    f = tmp_path / "x-idx3-ubyte.gz"
+    header = (0x0803).to_bytes(4, "big") + (2).to_bytes(4, "big") + (2).to_bytes(4, "big") * 2
+    f.write_bytes(gzip.compress(header + bytes(5)))  # 5 of 8 pixels
+    with pytest.raises(data.DataError, match="truncated"):
+        data._read_idx(f)
+
+
+def test_20news_tree_checksums(tmp_path):
+    tree = tmp_path / "20news-bydate"
+    (tree / "20news-bydate-train" / "g").mkdir(parents=True)
+    doc = tree / "20news-bydate-train" / "g" / "1"
+    doc.write_text("hello")
+    listing = tmp_path / "20news-bydate.sha256"
+    listing.write_text(f"{data.sha256(doc)}  20news-bydate-train/g/1\n")
+    data._verify_tree(tree, listing)  # intact: passes
+    doc.write_text("hellO")
+    with pytest.raises(data.DataError, match="1 file\\(s\\) fail their sha256"):
+        data._verify_tree(tree, listing)
+
+
+def test_unknown_dataset_and_bad_mirror(tmp_path):
+    with pytest.raises(data.DataError, match="unknown dataset"):
+        data.prepare("cifar", tmp_path, None, False)
+    with pytest.raises(data.DataError, match="not a directory"):
+        data.prepare("mnist", tmp_path, tmp_path / "nope", False)

@@ -1,0 +1,73 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aebench import models
+from aebench.data import prepare_digits
+from aebench.train import DivergenceError, TrainConfig, fit, set_determinism, validation_loss
+
+
+@pytest.fixture(scope="module")
+def digits():
+    p, _ = prepare_digits()
+    return p
+
+
+def _run(digits, seed, epochs=4):
+    set_determinism(seed, threads=1)
+    m = models.build("mlp", 64, hidden=[32], code_dim=8)
+    h = fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=epochs, batch_size=64),
+            seed=seed, log=lambda s: None)
+    return m, h
+
+
+def test_same_seed_same_numbers(digits):
+    m1, h1 = _run(digits, 3)
+    m2, h2 = _run(digits, 3)
+    assert [r["val_loss"] for r in h1] == [r["val_loss"] for r in h2]
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a, b)
+    _, h3 = _run(digits, 4)
+    assert [r["val_loss"] for r in h3] != [r["val_loss"] for r in h1]
+
+
+def test_loss_decreases_and_best_epoch_is_restored(digits):
+    m, h = _run(digits, 0, epochs=15)
+    vals = [r["val_loss"] for r in h]
+    assert vals[-1] < vals[0]
+    final = validation_loss(m, torch.tensor(digits.x_val), TrainConfig())
+    assert math.isclose(final, min(vals), rel_tol=1e-5)
+
+
+def test_early_stopping_stops(digits):
+    set_determinism(0, 1)
+    m = models.build("mlp", 64, hidden=[32], code_dim=8)
+    # lr 0 never improves after the first epoch: stops after 1 + patience epochs
+    h = fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=50, lr=0.0, patience=3),
+            log=lambda s: None)
+    assert len(h) == 4
+
+
+def test_diverging_loss_fails_with_a_clear_message(digits):
+    set_determinism(0, 1)
+    m = models.build("mlp", 64, hidden=[], code_dim=8, activation="linear", output="linear")
+    cfg = TrainConfig(epochs=5, lr=1e10, loss="mse")
+    with pytest.raises(DivergenceError, match=r"diverged.*Lower `lr`"):
+        fit(m, digits.x_train * 100, digits.x_val, cfg, log=lambda s: None, name="bad")
+
+
+def test_progress_is_logged(digits):
+    lines = []
+    set_determinism(0, 1)
+    m = models.build("mlp", 64, hidden=[16], code_dim=4)
+    fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=2), log=lines.append, name="ae")
+    assert any("epoch    2/2" in s and "train" in s and "val" in s for s in lines)
+
+
+def test_codes_are_batched_like_the_full_pass():
+    from aebench.train import batched
+
+    x = torch.randn(10, 3)
+    np.testing.assert_allclose(batched(lambda t: t * 2, x, batch_size=3).numpy(), (x * 2).numpy())
