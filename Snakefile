@@ -18,6 +18,8 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/e1.smk"
 include: "workflow/rules/e2.smk"
 include: "workflow/rules/e3.smk"
+include: "workflow/rules/e4.smk"
+include: "workflow/rules/e5.smk"
 include: "workflow/rules/gather.smk"
 
 

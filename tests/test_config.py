@@ -74,3 +74,10 @@ def test_snakemake_rejects_a_misspelt_key_before_running(tmp_path):
     out = r.stdout + r.stderr
     assert "seedz" in out and "Additional properties are not allowed" in out
     assert "Job stats" not in out
+
+
+def test_experiment_model_subsets_must_be_its_models():
+    cfg = base()
+    cfg["experiments"]["e5"]["binary"] = ["hash512"]
+    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e5\.binary names \['hash512'\]"):
+        aeconfig.check(cfg)

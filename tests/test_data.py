@@ -89,3 +89,30 @@ def test_unknown_dataset_and_bad_mirror(tmp_path):
         data.prepare("cifar", tmp_path, None, False)
     with pytest.raises(data.DataError, match="not a directory"):
         data.prepare("mnist", tmp_path, tmp_path / "nope", False)
+
+
+def test_fashion_mnist_from_debian_recompressed_files(tmp_path, mirror, monkeypatch):
+    """Debian's dataset-fashion-mnist re-compresses the files (other md5, same IDX content):
+    they are accepted after their IDX header and size are checked."""
+    debian = tmp_path / "debian"
+    debian.mkdir()
+    for f in (mirror / "MNIST" / "raw").glob("*.gz"):  # same IDX format as Fashion-MNIST
+        (debian / f.name).write_bytes(gzip.compress(gzip.decompress(f.read_bytes()), mtime=1))
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", debian)
+    p, sources, _ = data.prepare("fashion_mnist", tmp_path / "raw", None, allow_download=False,
+                                 n_val=5000)
+    assert p.x_test.shape == (10000, 784) and p.name == "fashion_mnist"
+    assert all(v.startswith("debian:") for v in sources.values())
+
+
+def test_20news_from_mirror(tmp_path, mirror):
+    p, sources, _ = data.prepare("20news", tmp_path / "raw", mirror, allow_download=False)
+    assert (len(p.y_train) + len(p.y_val), len(p.y_test)) == (11314, 7532)
+    assert p.x_train.shape[1] == 2000 == len(p.vocabulary) and len(p.classes) == 20
+    assert "the" not in p.vocabulary  # stop words removed
+    # headers are stripped: every raw header has "Subject:" and "Lines:", so unstripped
+    # each would be counted at least once per document
+    for word in ("subject", "lines"):
+        assert p.x_train[:, p.vocabulary.index(word)].sum() < 0.1 * len(p.x_train)
+    assert sources["verified_by"] == "20news-bydate.sha256"
+    assert set(p.y_val) == set(range(20))  # validation drawn from all groups

@@ -34,15 +34,16 @@ def smoke_run(tmp_path_factory):
 
 def test_smoke_run_produces_every_table_and_figure(smoke_run):
     res = smoke_run / "results"
-    for exp in ("e1", "e2", "e3"):
+    for exp in ("e1", "e2", "e3", "e4", "e5"):
         long = pd.read_csv(res / exp / "metrics.csv")
         assert set(long.seed) == {0, 1} and long.value.notna().all()
         assert (res / exp / "table.md").read_text().startswith("| model")
     for png in ["e1/reconstructions.png", "e2/principal_angles.png", "e3/codes_2d.png",
+                "e4/precision_recall.png", "e4/codes_2d.png", "e5/top_hits.png",
                 "figures/learning_curves.png"]:
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
-    assert len(claims) >= 8 and claims.verdict.str.startswith("n/a (anchor is for mnist)").all()
+    assert len(claims) >= 12 and claims.verdict.str.startswith("n/a (anchor is for").all()
     manifest = json.loads((res / "data" / "digits.json").read_text())
     assert manifest["n"] == {"train": 1200, "val": 200, "test": 397}
     # every job left a log; training logs show epochs and losses
@@ -70,7 +71,8 @@ def test_report_holds_every_figure(smoke_run):
     snakemake(smoke_run, *SMOKE, "--report", "report.html")
     html = (smoke_run / "report.html").read_text(errors="replace")
     for name in ["reconstructions.png", "principal_angles.png", "codes_2d.png", "claims.csv",
-                 "learning_curves.png", "E1 PCA vs deep AE", "E3 2-D codes"]:
+                 "learning_curves.png", "E1 PCA vs deep AE", "E3 2-D codes", "top_hits.png",
+                 "E4 text retrieval", "E5 image retrieval"]:
         assert name in html, name
 
 

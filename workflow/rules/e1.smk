@@ -18,6 +18,7 @@ rule e1_reconstruction:
         experiment="e1",
         cfg=config["experiments"]["e1"],
         model_dirs=experiment_model_dirs("e1"),
+        device=config["device"],
     log:
         "results/logs/e1.log",
     benchmark:

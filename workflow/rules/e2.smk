@@ -18,6 +18,7 @@ rule e2_linear_vs_pca:
         experiment="e2",
         cfg=config["experiments"]["e2"],
         model_dirs=experiment_model_dirs("e2"),
+        device=config["device"],
     log:
         "results/logs/e2.log",
     benchmark:

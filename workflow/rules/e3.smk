@@ -18,6 +18,7 @@ rule e3_codes_2d:
         experiment="e3",
         cfg=config["experiments"]["e3"],
         model_dirs=experiment_model_dirs("e3"),
+        device=config["device"],
     log:
         "results/logs/e3.log",
     benchmark:

@@ -34,12 +34,25 @@ def validate_schema(config: dict) -> None:
 
 
 def experiment_models(exp: dict) -> list[str]:
+    """Every model an experiment reads: `reference` and `models` (other keys that name
+    models, such as e4's `scatter`, must be among these)."""
     return list(dict.fromkeys([*([exp["reference"]] if "reference" in exp else []),
                                *exp["models"]]))
 
 
+# Keys of an experiment's settings that name a subset of its models.
+MODEL_SUBSET_KEYS = ("scatter", "binary")
+
+
 def model_dataset(config: dict, model: str) -> str:
-    return config["models"][model].get("dataset", config.get("image_dataset", "mnist"))
+    """A model's dataset; the aliases `image` (the default) and `text` follow the config's
+    image_dataset / text_dataset, so a preset can swap the data of every model at once."""
+    name = config["models"][model].get("dataset", "image")
+    if name == "image":
+        return config.get("image_dataset", "mnist")
+    if name == "text":
+        return config.get("text_dataset", "20news")
+    return name
 
 
 def check(config: dict) -> None:
@@ -54,6 +67,11 @@ def check(config: dict) -> None:
         if missing:
             raise ConfigError(f"config: experiments.{exp_name} names model(s) {missing} that "
                               f"are not defined under `models:` (defined: {sorted(config['models'])})")
+        for key in MODEL_SUBSET_KEYS:
+            stray = [m for m in exp.get(key, []) if m not in names]
+            if stray:
+                raise ConfigError(f"config: experiments.{exp_name}.{key} names {stray}, which "
+                                  f"are not among its models {names}")
         datasets = {model_dataset(config, m) for m in names}
         if len(datasets) > 1:
             raise ConfigError(f"config: experiments.{exp_name} mixes datasets {sorted(datasets)}; "

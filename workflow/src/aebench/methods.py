@@ -13,13 +13,21 @@ from typing import Callable
 
 import joblib
 import numpy as np
-import torch
 
-from . import models as arch
-from .train import TrainConfig, batched, fit, resolve_device
+from .specs import SPECS, TrainConfig
+
+# torch is imported inside the torch-based methods only: the workflow imports this module to
+# check the config, and every snakemake start would otherwise pay for importing torch.
 
 METHODS: dict[str, type["Method"]] = {}
 TORCH_KINDS: set[str] = set()
+
+# How a method sees its input (params `input:`). Documents as word frequencies are the input
+# of Hinton & Salakhutdinov's document autoencoder.
+INPUTS = {
+    "raw": lambda x: x,
+    "doc_normalize": lambda x: (x / np.maximum(x.sum(1, keepdims=True), 1)).astype(np.float32),
+}
 
 
 def register(kind: str, torch_based: bool = False):
@@ -39,7 +47,13 @@ class Method:
 
     def __init__(self, params: dict, train: dict | None = None):
         self.params = dict(params)
+        self.input = self.params.pop("input", "raw")
+        if self.input not in INPUTS:
+            raise ValueError(f"input: {self.input!r} is not one of {sorted(INPUTS)}")
         self.train_cfg = dict(train or {})
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        return INPUTS[self.input](x)
 
     def fit(self, data, seed: int, log: Callable[[str], None] = print, **runtime) -> list[dict]:
         raise NotImplementedError
@@ -66,26 +80,76 @@ class Method:
     @classmethod
     def check_params(cls, params: dict, train: dict) -> None:
         """Raise ValueError naming the bad key; called when the config is loaded."""
+        cls(params, train)  # the input transform is checked by the constructor
+        cls.check_own_params({k: v for k, v in params.items() if k != "input"}, train)
+
+    @classmethod
+    def check_own_params(cls, params: dict, train: dict) -> None:
+        pass
 
 
-@register("pca")
-class PCAMethod(Method):
-    """scikit-learn PCA: the linear baseline of slides 2-5."""
+def _only(params: dict, allowed: set[str], required: set[str], kind: str) -> None:
+    extra, missing = set(params) - allowed, required - set(params)
+    if extra or missing:
+        raise ValueError(f"{kind}: unknown param(s) {sorted(extra)}" if extra else
+                         f"{kind}: missing param(s) {sorted(missing)}")
+
+
+@register("identity")
+class IdentityMethod(Method):
+    """No model: the (transformed) input is the code. The raw-pixel retrieval baseline."""
 
     def fit(self, data, seed, log=print, **runtime):
-        from sklearn.decomposition import PCA
+        return []
 
-        self.model = PCA(n_components=self.params["n_components"], random_state=seed)
-        self.model.fit(data.x_train)
-        log(f"PCA-{self.model.n_components_}: explained variance "
+    def encode(self, x):
+        return np.asarray(self.inputs(x), dtype=np.float32)
+
+    def decode(self, z):
+        return z
+
+    @classmethod
+    def check_own_params(cls, params, train):
+        _only(params, set(), set(), "identity")
+
+
+class DecompositionMethod(Method):
+    """A scikit-learn decomposition: codes = transform(features(x)), decoding = its inverse."""
+
+    def make(self, seed: int):
+        raise NotImplementedError
+
+    def fit_features(self, x: np.ndarray) -> None:
+        """Learn any feature weighting from train (before the decomposition sees it)."""
+
+    def features(self, x: np.ndarray):
+        return self.inputs(x)
+
+    def fit(self, data, seed, log=print, **runtime):
+        self.fit_features(data.x_train)
+        self.model = self.make(seed).fit(self.features(data.x_train))
+        log(f"{self.kind}-{self.params['n_components']}: explained variance "
             f"{self.model.explained_variance_ratio_.sum():.4f}")
         return []
 
     def encode(self, x):
-        return self.model.transform(x).astype(np.float32)
+        return self.model.transform(self.features(x)).astype(np.float32)
 
     def decode(self, z):
         return self.model.inverse_transform(z).astype(np.float32)
+
+    def n_params(self):
+        return int(self.model.components_.size)
+
+
+@register("pca")
+class PCAMethod(DecompositionMethod):
+    """scikit-learn PCA: the linear baseline of slides 2-5."""
+
+    def make(self, seed):
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=self.params["n_components"], random_state=seed)
 
     def basis(self) -> np.ndarray:
         """Columns span the principal subspace (features x k)."""
@@ -95,9 +159,34 @@ class PCAMethod(Method):
         return int(self.model.components_.size + self.model.mean_.size)
 
     @classmethod
-    def check_params(cls, params, train):
-        if set(params) - {"n_components"} or "n_components" not in params:
-            raise ValueError("pca takes exactly one param, n_components")
+    def check_own_params(cls, params, train):
+        _only(params, {"n_components"}, {"n_components"}, "pca")
+
+
+@register("lsa")
+class LSAMethod(DecompositionMethod):
+    """Latent semantic analysis: scikit-learn TruncatedSVD of tf-idf (or log) word counts."""
+
+    def make(self, seed):
+        from sklearn.decomposition import TruncatedSVD
+
+        return TruncatedSVD(self.params["n_components"], random_state=seed)
+
+    def fit_features(self, x):
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        tfidf = self.params.get("weighting", "tfidf") == "tfidf"
+        self.tfidf = TfidfTransformer().fit(self.inputs(x)) if tfidf else None
+
+    def features(self, x):
+        x = self.inputs(x)
+        return self.tfidf.transform(x) if self.tfidf is not None else np.log1p(x)
+
+    @classmethod
+    def check_own_params(cls, params, train):
+        _only(params, {"n_components", "weighting"}, {"n_components"}, "lsa")
+        if params.get("weighting", "tfidf") not in ("tfidf", "log"):
+            raise ValueError("lsa: weighting must be 'tfidf' or 'log'")
 
 
 @register("autoencoder", torch_based=True)
@@ -109,25 +198,35 @@ class AutoencoderMethod(Method):
         return params.pop("arch", "mlp"), params
 
     def fit(self, data, seed, log=print, device="auto", train_defaults=None, **runtime):
+        import torch
+
+        from . import models as arch
+        from .train import fit, resolve_device
+
         name, params = self._spec()
         cfg = TrainConfig.from_dict({**(train_defaults or {}), **self.train_cfg})
         self.device = resolve_device(device)
         torch.manual_seed(seed)  # weight init depends on the seed only
         self.net = arch.build(name, data.dim, **params)
-        history = fit(self.net, data.x_train, data.x_val, cfg, seed=seed, device=self.device,
+        history = fit(self.net, self.inputs(data.x_train), self.inputs(data.x_val), cfg,
+                      seed=seed, device=self.device,
                       log=log, name=runtime.get("name", self.kind))
         self.net.eval()
         return history
 
-    @torch.no_grad()
-    def encode(self, x):
-        x = torch.as_tensor(x, device=self._device())
-        return batched(self.net.encode, x).cpu().numpy()
+    def _apply(self, fn, x):
+        import torch
 
-    @torch.no_grad()
+        from .train import batched
+
+        x = torch.as_tensor(x, dtype=torch.float32, device=self._device())
+        return batched(fn, x).cpu().numpy()
+
+    def encode(self, x):
+        return self._apply(self.net.encode, self.inputs(x))
+
     def decode(self, z):
-        z = torch.as_tensor(z, dtype=torch.float32, device=self._device())
-        return batched(self.net.decode, z).cpu().numpy()
+        return self._apply(self.net.decode, z)
 
     def _device(self):
         return next(self.net.parameters()).device
@@ -137,29 +236,37 @@ class AutoencoderMethod(Method):
         return self.net.decoder_weights()[-1].detach().cpu().numpy()
 
     def n_params(self):
-        return arch.n_params(self.net)
+        return sum(p.numel() for p in self.net.parameters())
 
     def save(self, path):
+        import torch
+
         name, params = self._spec()
-        torch.save({"kind": self.kind, "arch": name, "params": params, "train": self.train_cfg,
+        torch.save({"kind": self.kind, "arch": name, "params": params, "input": self.input,
+                    "train": self.train_cfg,
                     "input_dim": self.net.spec.input_dim, "state": self.net.state_dict()}, path)
 
     @staticmethod
     def load(path, device="cpu"):
+        import torch
+
+        from . import models as arch
+
         ck = torch.load(path, map_location=device, weights_only=False)
-        m = AutoencoderMethod({"arch": ck["arch"], **ck["params"]}, ck["train"])
+        m = AutoencoderMethod({"arch": ck["arch"], "input": ck["input"], **ck["params"]},
+                              ck["train"])
         m.net = arch.build(ck["arch"], ck["input_dim"], **ck["params"])
         m.net.load_state_dict(ck["state"])
         m.net.to(device).eval()
         return m
 
     @classmethod
-    def check_params(cls, params, train):
+    def check_own_params(cls, params, train):
         params = dict(params)
         name = params.pop("arch", "mlp")
-        if name not in arch.ARCHITECTURES:
-            raise ValueError(f"unknown arch {name!r}; known: {sorted(arch.ARCHITECTURES)}")
-        spec_cls = arch.ARCHITECTURES[name][0]
+        if name not in SPECS:
+            raise ValueError(f"unknown arch {name!r}; known: {sorted(SPECS)}")
+        spec_cls = SPECS[name]
         try:
             spec_cls(input_dim=1, **params)
         except TypeError as e:

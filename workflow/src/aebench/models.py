@@ -1,36 +1,25 @@
 """Autoencoder architectures. Each exposes ``encode``, ``decode`` and ``forward``.
 
-New architectures register themselves in ``ARCHITECTURES`` so a config entry
-``arch: <name>`` can build them (see :func:`build`).
+A new architecture is a spec dataclass in :mod:`aebench.specs` (``SPECS``) and an
+``nn.Module`` here (``ARCHITECTURES``) under the same name; a config entry
+``arch: <name>`` then builds it (see :func:`build`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .specs import SPECS, MLPSpec
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
     "linear": nn.Identity,
+    "softmax": lambda: nn.Softmax(dim=1),
 }
-
-
-@dataclass
-class MLPSpec:
-    """A symmetric MLP autoencoder ``in - hidden... - code - reversed(hidden)... - in``."""
-
-    input_dim: int
-    hidden: list[int] = field(default_factory=lambda: [1000, 500, 250])
-    code_dim: int = 30
-    activation: str = "relu"
-    code_activation: str = "linear"  # the lecture's (and Hinton's) linear code layer
-    output: str = "sigmoid"  # pixels live in [0, 1]
-    tied: bool = False  # decoder weight = encoder weight transposed (slide 2-3)
 
 
 class MLPAutoencoder(nn.Module):
@@ -53,8 +42,12 @@ class MLPAutoencoder(nn.Module):
             ACTIVATIONS[spec.output]()]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        for layer, act in zip(self.enc, self.enc_act):
-            x = act(layer(x))
+        last = len(self.enc) - 1
+        for i, (layer, act) in enumerate(zip(self.enc, self.enc_act)):
+            x = layer(x)
+            if i == last and self.training and self.spec.code_noise:
+                x = x + self.spec.code_noise * torch.randn_like(x)
+            x = act(x)
         return x
 
     def decoder_weights(self) -> list[torch.Tensor]:
@@ -76,13 +69,13 @@ class MLPAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-ARCHITECTURES = {"mlp": (MLPSpec, MLPAutoencoder)}
+# Architecture name -> nn.Module; its spec dataclass is specs.SPECS[name].
+ARCHITECTURES = {"mlp": MLPAutoencoder}
 
 
 def build(arch: str, input_dim: int, **params) -> nn.Module:
     """Build architecture ``arch`` for inputs of ``input_dim`` features from config params."""
-    spec_cls, model_cls = ARCHITECTURES[arch]
-    return model_cls(spec_cls(input_dim=input_dim, **params))
+    return ARCHITECTURES[arch](SPECS[arch](input_dim=input_dim, **params))
 
 
 def n_params(model: nn.Module) -> int:

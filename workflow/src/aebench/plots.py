@@ -39,14 +39,16 @@ def reconstruction_grid(panels: dict[str, np.ndarray], shape, path) -> None:
     _save(fig, path)
 
 
-def code_scatter(panels: dict[str, tuple[np.ndarray, np.ndarray]], path, max_points=5000) -> None:
-    """Side-by-side scatter of 2-D codes coloured by class."""
+def code_scatter(panels: dict[str, tuple[np.ndarray, np.ndarray]], path, max_points=5000,
+                 labels: list[str] | None = None) -> None:
+    """Side-by-side scatter of 2-D codes coloured by class (``labels``: class names)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5), squeeze=False)
     for ax, (label, (z, y)) in zip(axes[0], panels.items()):
         idx = np.arange(min(len(z), max_points))
-        sns.scatterplot(x=z[idx, 0], y=z[idx, 1], hue=y[idx].astype(str), s=6, linewidth=0,
-                        palette="tab10", ax=ax, legend=ax is axes[0][-1],
-                        hue_order=[str(c) for c in sorted(set(y.tolist()))])
+        names = np.asarray(labels if labels else [str(c) for c in range(int(y.max()) + 1)])
+        sns.scatterplot(x=z[idx, 0], y=z[idx, 1], hue=names[y[idx]], s=6, linewidth=0,
+                        palette="tab10" if len(names) <= 10 else "tab20", ax=ax,
+                        legend=ax is axes[0][-1], hue_order=list(names[sorted(set(y.tolist()))]))
         ax.set_title(label)
         ax.set_xlabel("code 1"), ax.set_ylabel("code 2")
     leg = axes[0][-1].get_legend()
@@ -79,3 +81,31 @@ def learning_curves(history: pd.DataFrame, path) -> None:
                     facet_kws={"sharey": False}, palette="viridis")
     g.set(yscale="log")
     _save(g.figure, path)
+
+
+def precision_recall_plot(curve: pd.DataFrame, path) -> None:
+    """Precision vs recall at 1, 3, 7, ... retrieved documents (Hinton & Salakhutdinov Fig. 4)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    mean = curve.groupby(["model", "retrieved"], sort=False)[["precision", "recall"]].mean()
+    for model, g in mean.groupby(level="model", sort=False):
+        ax.plot(g["recall"], g["precision"], marker="o", ms=3, label=model)
+    ax.set_xscale("log")
+    ax.set_xlabel("recall (log scale)")
+    ax.set_ylabel("precision")
+    ax.legend()
+    _save(fig, path)
+
+
+def retrieval_hits(queries: np.ndarray, hits: dict[str, np.ndarray], shape, path) -> None:
+    """One panel per method: each row is a query (left) followed by its top hits."""
+    fig, axes = plt.subplots(len(hits), 1, figsize=(9, 1.1 * len(queries) * len(hits) + 0.3),
+                             squeeze=False)
+    for ax, (method, h) in zip(axes[:, 0], hits.items()):
+        n_top = h.shape[1]
+        tiles = np.concatenate([np.concatenate([q[None], hq]) for q, hq in zip(queries, h)])
+        t = torch.as_tensor(np.clip(tiles, 0, 1), dtype=torch.float32).reshape(len(tiles), *shape)
+        ax.imshow(make_grid(t, nrow=n_top + 1, padding=1, pad_value=0.0)[0].numpy(),
+                  cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"{method}: query | top {n_top}", fontsize=9, loc="left")
+        ax.set_xticks([]), ax.set_yticks([])
+    _save(fig, path)

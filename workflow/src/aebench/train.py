@@ -12,7 +12,6 @@ import copy
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
 from typing import Callable
 
 # cuBLAS needs this set before its first use to run deterministically (see
@@ -23,33 +22,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from .specs import TrainConfig  # noqa: E402,F401 (re-exported)
+
 
 class DivergenceError(RuntimeError):
     """The loss became NaN or infinite; the message says which model and what to change."""
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 10  # epochs without a better validation loss before stopping
-    lr_decay: float = 1.0  # multiply lr by this each epoch (1 = constant)
-    loss: str = "bce"  # "bce" (images in [0,1], Hinton's choice) or "mse"
-    code_l1: float = 0.0  # sparsity penalty on the code (mean |z|)
-    code_l2: float = 0.0  # keeps codes near the origin (slide 21): mean ||z||^2
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 # --------------------------------------------------------------------------- runtime
@@ -82,7 +59,9 @@ def reconstruction_loss(xhat: torch.Tensor, x: torch.Tensor, kind: str) -> torch
         return F.binary_cross_entropy(xhat, x)
     if kind == "mse":
         return F.mse_loss(xhat, x)
-    raise ValueError(f"unknown loss {kind!r}: use 'bce' or 'mse'")
+    if kind == "softmax_ce":
+        return -(x * torch.log(xhat.clamp_min(1e-12))).sum(1).mean()
+    raise ValueError(f"unknown loss {kind!r}: use 'bce', 'mse' or 'softmax_ce'")
 
 
 Objective = Callable[[torch.nn.Module, torch.Tensor, TrainConfig, torch.Generator | None], torch.Tensor]
