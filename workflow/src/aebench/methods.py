@@ -236,7 +236,9 @@ class AutoencoderMethod(Method):
         return self.net.decoder_weights()[-1].detach().cpu().numpy()
 
     def n_params(self):
-        return sum(p.numel() for p in self.net.parameters())
+        from .models import n_params
+
+        return n_params(self.net)
 
     def save(self, path):
         import torch

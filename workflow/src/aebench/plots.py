@@ -22,7 +22,7 @@ def _save(fig, path):
 
 
 def image_row(x: np.ndarray, shape, nrow: int | None = None) -> np.ndarray:
-    """Tile flat images into one (H, W) array with torchvision's make_grid."""
+    """Tile flat images into one (H, W) array with torchvision's make_grid, ``nrow`` per row."""
     t = torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32).reshape(len(x), *shape)
     grid = make_grid(t, nrow=nrow or len(x), padding=1, pad_value=0.0)  # white under gray_r
     return grid[0].numpy()
@@ -103,9 +103,7 @@ def retrieval_hits(queries: np.ndarray, hits: dict[str, np.ndarray], shape, path
     for ax, (method, h) in zip(axes[:, 0], hits.items()):
         n_top = h.shape[1]
         tiles = np.concatenate([np.concatenate([q[None], hq]) for q, hq in zip(queries, h)])
-        t = torch.as_tensor(np.clip(tiles, 0, 1), dtype=torch.float32).reshape(len(tiles), *shape)
-        ax.imshow(make_grid(t, nrow=n_top + 1, padding=1, pad_value=0.0)[0].numpy(),
-                  cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow(image_row(tiles, shape, nrow=n_top + 1), cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(f"{method}: query | top {n_top}", fontsize=9, loc="left")
         ax.set_xticks([]), ax.set_yticks([])
     _save(fig, path)
