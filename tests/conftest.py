@@ -11,15 +11,19 @@ MIRROR = Path(os.environ.get("AEBENCH_DATA_MIRROR", ROOT.parent / "shared" / "da
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+    parser.addoption("--runslurm", action="store_true",
+                     help="also run the smoke preset on a real one-node SLURM cluster "
+                          "(installs Debian's slurm packages when missing; needs root)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --runslow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    for mark, option in (("slow", "--runslow"), ("slurm", "--runslurm")):
+        if config.getoption(option):
+            continue
+        skip = pytest.mark.skip(reason=f"{mark}: run with {option}")
+        for item in items:
+            if mark in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +41,13 @@ def mnist_copy(tmp_path, mirror) -> Path:
     dst = tmp_path / "mirror" / "MNIST" / "raw"
     shutil.copytree(mirror / "MNIST" / "raw", dst)
     return tmp_path / "mirror"
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The whole smoke DAG, run locally once per session in a copy of the repo."""
+    from _workflow import SMOKE, copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    snakemake(work, *SMOKE)
+    return work

@@ -2,34 +2,15 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ["--configfile", "workflow/presets/smoke.yaml"]
+from _workflow import SMOKE, snakemake
 
-
-def snakemake(workdir, *args, check=True):
-    r = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir,
-                       capture_output=True, text=True)
-    if check and r.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}")
-    return r
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("smoke")
-    for item in ("Snakefile", "config.yaml", "workflow", "envs"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    snakemake(work, *SMOKE)
-    return work
+# `smoke_run` (conftest.py): the smoke preset run once per session in a copy of the repo.
 
 
 def test_smoke_run_produces_every_table_and_figure(smoke_run):

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 # also makes a plain checkout work).
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
 
+from aebench import compute
 from aebench import config as aeconfig
 from aebench.methods import TORCH_KINDS
 
@@ -23,6 +24,22 @@ wildcard_constraints:
 
 
 SEEDS = config["seeds"]
+
+# GPUs per training job (0 or 1), requested as Snakemake's `gpu` resource.
+TRAIN_GPUS = compute.training_gpus(config["device"], config["gpu"])
+# A local run gives each training job a GPU of its own unless the user allows sharing
+# (`--resources gpu=N`): without a cap Snakemake would start all of them on one device.
+if TRAIN_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", max(compute.local_gpu_count(), 1))
+
+
+def training_resources():
+    """Resources of every rule that trains a torch model (the SLURM plugin reads gpu*)."""
+    res = {"gpu": TRAIN_GPUS}
+    if TRAIN_GPUS and config["gpu_model"]:
+        res["gpu_model"] = config["gpu_model"]
+    return res
+
 CLAIMS = str(Path(workflow.basedir) / "workflow" / "claims.yaml")
 
 

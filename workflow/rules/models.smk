@@ -42,6 +42,8 @@ rule train_autoencoder:
         device=config["device"],
         training=config["training"],
     threads: config["threads"]["train"]
+    resources:
+        **training_resources(),
     log:
         "results/logs/models/{model}/seed{seed}.log",
     benchmark:

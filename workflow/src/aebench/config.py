@@ -56,6 +56,9 @@ def model_dataset(config: dict, model: str) -> str:
 
 
 def check(config: dict) -> None:
+    if config.get("device") == "cpu" and config.get("gpu") == 1:
+        raise ConfigError("config: `gpu: 1` asks for a GPU per training job but `device: cpu` "
+                          "would not use it; set `gpu: 0` (or auto) or `device: auto`")
     for name, entry in config["models"].items():
         try:
             check_model_config(name, entry)

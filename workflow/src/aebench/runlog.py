@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import time
 import traceback
@@ -25,6 +27,10 @@ def rule_log(path: str, threads: int | None = None):
         def log(msg: str) -> None:
             print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
 
+        # Where the job ran: on a cluster the SLURM job id ties this log to squeue/sacct.
+        slurm = os.environ.get("SLURM_JOB_ID")
+        log(f"host {socket.gethostname()}, {threads or 'default'} thread(s)"
+            + (f", SLURM job {slurm}" if slurm else ""))
         try:
             if threads:
                 import torch

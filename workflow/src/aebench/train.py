@@ -49,6 +49,10 @@ def set_determinism(seed: int, threads: int | None = None) -> None:
     np.random.seed(seed)
     torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = False
+    # Full fp32 on GPUs: TF32 (cuDNN's default for convolutions on Ampere and later) keeps 10
+    # mantissa bits, which moves GPU numbers away from the CPU ones by more than fp32 noise.
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
 
 
 # --------------------------------------------------------------------------- objectives

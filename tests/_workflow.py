@@ -1,0 +1,25 @@
+"""Running the workflow from tests: a private copy of the repo and a snakemake subprocess."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ["--configfile", "workflow/presets/smoke.yaml"]
+
+
+def copy_workflow(dst: Path) -> Path:
+    """What a user checks out (no results/), so every run starts from raw data."""
+    for item in ("Snakefile", "config.yaml", "workflow", "envs"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / item)
+    return dst
+
+
+def snakemake(workdir, *args, check=True, cores=("--cores", "2"), timeout=None):
+    r = subprocess.run([sys.executable, "-m", "snakemake", *cores, *args], cwd=workdir,
+                       capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}")
+    return r
