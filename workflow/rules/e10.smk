@@ -1,11 +1,6 @@
 # E10's judge: a digit classifier trained once per image dataset, cached on its own.
 
 
-def e10_classifier(wildcards):
-    dataset = aeconfig.model_dataset(config, config["experiments"]["e10"]["models"][0])
-    return f"results/classifiers/{dataset}/logreg.joblib"
-
-
 rule fit_classifier:
     input:
         data="results/data/{dataset}.npz",
@@ -28,7 +23,10 @@ rule fit_classifier:
 rule e10_decoder_as_generator:
     input:
         unpack(experiment_inputs("e10")),
-        classifier=e10_classifier,
+        # the dataset of E10's models (config.check makes them share one)
+        classifier="results/classifiers/{}/logreg.joblib".format(
+            aeconfig.model_dataset(config, config["experiments"]["e10"]["models"][0])
+        ),
     output:
         metrics="results/e10/metrics.csv",
         table=report(
