@@ -20,6 +20,8 @@ include: "workflow/rules/e2.smk"
 include: "workflow/rules/e3.smk"
 include: "workflow/rules/e4.smk"
 include: "workflow/rules/e5.smk"
+include: "workflow/rules/e9.smk"
+include: "workflow/rules/e10.smk"
 include: "workflow/rules/gather.smk"
 
 

@@ -74,3 +74,28 @@ def test_diverging_training_fails_clearly_and_leaves_no_output(smoke_run):
     assert "aebench: DivergenceError: [linear_tied seed 0] training diverged" in out
     assert not (smoke_run / target).exists()
     assert not (smoke_run / "results/models/autoencoders/linear_tied/seed0/model.pt").exists()
+
+
+def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run):
+    res = smoke_run / "results"
+    e9 = pd.read_csv(res / "e9" / "metrics.csv").pivot_table(index=["model", "seed"],
+                                                            columns="metric", values="value")
+    models = {m for m, _ in e9.index}
+    assert models == {"conv_unpool", "conv_upsample", "conv_transposed"}
+    assert e9["n_params"].nunique() == 1  # one kernel per stage, whichever decoder
+    assert (e9["sq_err_per_image"] > 0).all() and (e9["sq_err_per_image"] < 64).all()
+    assert (e9.loc["conv_transposed", "deconv_as_conv_max_err"] < 1e-4).all()
+    e10 = pd.read_csv(res / "e10" / "metrics.csv")
+    shares = e10[e10.metric.str.startswith("confident_share@")]
+    assert set(shares.model) == {"classifier", "ae2", "ae2_l2"}
+    assert shares.value.between(0, 1).all()
+    assert {"confident_share@1x", "confident_share@1.5x"} <= set(shares.metric)
+    assert (res / "classifiers" / "digits" / "logreg.joblib").exists()
+    for png in ["e9/reconstructions.png", "e10/grids.png"]:
+        assert (res / png).read_bytes()[:4] == b"\x89PNG"
+    claims = pd.read_csv(res / "tables" / "claims.csv")
+    assert {"E9.deconv_is_conv", "E9.unpool_vs_upsample", "E10.l2_wider_grid"} <= set(claims.id)
+    snakemake(smoke_run, *SMOKE, "--report", "report_e9_e10.html")
+    html = (smoke_run / "report_e9_e10.html").read_text(errors="replace")
+    for name in ["E9 conv AE", "E10 generator", "grids.png", "max probability"]:
+        assert name in html, name

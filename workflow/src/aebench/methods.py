@@ -228,6 +228,11 @@ class AutoencoderMethod(Method):
     def decode(self, z):
         return self._apply(self.net.decode, z)
 
+    def reconstruct(self, x):
+        # forward() encodes and decodes each batch together: a conv AE's unpool decoder needs
+        # the pooling switches of the same images (for the MLP this is decode(encode(x))).
+        return self._apply(self.net, self.inputs(x))
+
     def _device(self):
         return next(self.net.parameters()).device
 

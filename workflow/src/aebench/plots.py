@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on clusters and CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -106,4 +107,35 @@ def retrieval_hits(queries: np.ndarray, hits: dict[str, np.ndarray], shape, path
         ax.imshow(image_row(tiles, shape, nrow=n_top + 1), cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(f"{method}: query | top {n_top}", fontsize=9, loc="left")
         ax.set_xticks([]), ax.set_yticks([])
+    _save(fig, path)
+
+
+def generator_grids(panels: dict, shape, n: int, path) -> None:
+    """E10: one row per model: its test codes (coloured by class) with each grid's box
+    marked, then the images decoded at each grid (faint tiles: classifier not confident).
+
+    ``panels[model] = (codes, labels, [(tag, lo, hi, images, confident), ...])``.
+    """
+    n_grids = max(len(g) for _, _, g in panels.values())
+    fig, axes = plt.subplots(len(panels), 1 + n_grids, figsize=(4.6 * (1 + n_grids), 4.6 * len(panels)),
+                             squeeze=False)
+    for row, (model, (z, y, grids)) in zip(axes, panels.items()):
+        ax = row[0]
+        idx = np.arange(min(len(z), 5000))
+        sns.scatterplot(x=z[idx, 0], y=z[idx, 1], hue=y[idx].astype(str), s=5, linewidth=0,
+                        palette="tab10", ax=ax, legend=False)
+        for (tag, lo, hi, _, _), style in zip(grids, ["-", "--", ":", "-."] * 4):
+            ax.add_patch(Rectangle(lo, *(hi - lo), fill=False, ls=style,
+                                                      lw=1.5, ec="k", label=f"grid {tag}"))
+        ax.legend(loc="upper right", fontsize=8)
+        ax.autoscale_view()
+        ax.set_title(f"{model}: test codes")
+        ax.set_xlabel("code 1"), ax.set_ylabel("code 2")
+        for ax, (tag, lo, hi, images, ok) in zip(row[1:], grids):
+            faint = np.where(ok[:, None], 1.0, 0.35)  # dim the tiles the classifier doubts
+            ax.imshow(image_row(images * faint, shape, nrow=n), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_title(f"{model}: grid {tag} ({ok.mean():.0%} confident)")
+            ax.set_xticks([]), ax.set_yticks([])
+        for ax in row[1 + len(grids):]:
+            ax.axis("off")
     _save(fig, path)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 ACTIVATION_NAMES = ("relu", "sigmoid", "tanh", "linear", "softmax")
@@ -30,8 +31,54 @@ class MLPSpec:
                 raise ValueError(f"{key}: {getattr(self, key)!r} is not one of {ACTIVATION_NAMES}")
 
 
+DECODER_NAMES = ("unpool", "upsample", "transposed")
+
+
+@dataclass
+class ConvSpec:
+    """A convolutional autoencoder (slides 17-19): ``len(channels)`` stages of 3x3 conv +
+    2x2 max-pool encode the image; the code is the last feature map, flattened. The decoder
+    mirrors the stages and differs only in how it undoes each pooling:
+
+    * ``unpool``: max-unpooling with the encoder's pooling switches, then a conv;
+    * ``upsample``: nearest-neighbour upsampling (Keras' UpSampling2D), then a conv;
+    * ``transposed``: one stride-2 transposed convolution ("deconvolution").
+
+    All three have the same parameter count (one kernel per stage). The image side comes
+    from the data (``input_dim = in_channels * side**2``), so 8x8 digits and 28x28 MNIST
+    both work.
+    """
+
+    input_dim: int
+    channels: list[int] = field(default_factory=lambda: [16, 8, 8])  # Keras' blog conv AE
+    decoder: str = "unpool"
+    kernel_size: int = 3
+    in_channels: int = 1
+    activation: str = "relu"
+    output: str = "sigmoid"
+
+    def __post_init__(self):
+        for key in ("activation", "output"):
+            if getattr(self, key) not in ACTIVATION_NAMES:
+                raise ValueError(f"{key}: {getattr(self, key)!r} is not one of {ACTIVATION_NAMES}")
+        if self.decoder not in DECODER_NAMES:
+            raise ValueError(f"decoder: {self.decoder!r} is not one of {DECODER_NAMES}")
+        if not self.channels or min(self.channels) < 1:
+            raise ValueError(f"channels: {self.channels!r} must be a non-empty list of positive ints")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size: {self.kernel_size} must be odd (the conv keeps the size)")
+        side = math.isqrt(self.input_dim // self.in_channels)
+        if self.in_channels * side * side != self.input_dim:
+            raise ValueError(f"conv autoencoder: {self.input_dim} input features are not "
+                             f"{self.in_channels} square image channel(s)")
+
+    @property
+    def side(self) -> int:
+        return math.isqrt(self.input_dim // self.in_channels)
+
+
 # Architecture name -> its spec class; aebench.models maps the same names to nn.Modules.
-SPECS = {"mlp": MLPSpec}
+SPECS = {"mlp": MLPSpec, "conv": ConvSpec}
 
 
 @dataclass

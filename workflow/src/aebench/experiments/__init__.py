@@ -36,6 +36,7 @@ class Context:
     params: dict
     figures: dict[str, Path] = field(default_factory=dict)
     log: Callable[[str], None] = print
+    inputs: dict[str, Path] = field(default_factory=dict)  # extra rule inputs (E10's classifier)
     _data: Prepared | None = None
 
     @property
@@ -71,3 +72,4 @@ def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
 # Importing the modules registers the experiments.
 from . import (e1_reconstruction, e2_linear, e3_codes2d, e4_text_retrieval,  # noqa: E402,F401
                e5_image_retrieval)
+from . import e9_conv, e10_generator  # noqa: E402,F401
