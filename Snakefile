@@ -20,6 +20,7 @@ include: "workflow/rules/e2.smk"
 include: "workflow/rules/e3.smk"
 include: "workflow/rules/e4.smk"
 include: "workflow/rules/e5.smk"
+include: "workflow/rules/e7.smk"
 include: "workflow/rules/gather.smk"
 
 

@@ -71,3 +71,4 @@ def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
 # Importing the modules registers the experiments.
 from . import (e1_reconstruction, e2_linear, e3_codes2d, e4_text_retrieval,  # noqa: E402,F401
                e5_image_retrieval)
+from . import e7_variants  # noqa: E402,F401
