@@ -117,13 +117,20 @@ def _fit(digits, params, epochs=15):
     return m
 
 
-def test_sparse_and_contractive_penalties_do_what_they_say(digits):
-    plain = _fit(digits, {})
+@pytest.fixture(scope="module")
+def plain(digits):
+    return _fit(digits, {})
+
+
+def test_l1_penalty_makes_the_code_sparse(digits, plain):
     sparse = _fit(digits, {"regularizer": {"kind": "l1", "weight": 0.05}})
-    cae = _fit(digits, {"regularizer": {"kind": "contractive", "weight": 0.5}})
     z_plain, z_sparse = plain.encode(digits.x_test), sparse.encode(digits.x_test)
     assert np.abs(z_sparse).sum(1).mean() < 0.5 * np.abs(z_plain).sum(1).mean()
     assert (np.abs(z_sparse) < 0.05).mean() > (np.abs(z_plain) < 0.05).mean() + 0.2
+
+
+def test_contractive_training_shrinks_the_encoder_jacobian(digits, plain):
+    cae = _fit(digits, {"regularizer": {"kind": "contractive", "weight": 0.5}})
     x = torch.as_tensor(digits.x_test)
     with torch.no_grad():
         j_plain = variants.jacobian_frobenius_sq(plain.net, x).mean()
