@@ -76,6 +76,24 @@ def test_diverging_training_fails_clearly_and_leaves_no_output(smoke_run):
     assert not (smoke_run / "results/models/autoencoders/linear_tied/seed0/model.pt").exists()
 
 
+def test_e7_variants_in_smoke_outputs(smoke_run):
+    res = smoke_run / "results"
+    long = pd.read_csv(res / "e7" / "metrics.csv")
+    models = {"ae_plain", "ae_sparse", "dae_gauss", "dae_mask", "cae"}
+    assert set(long.model) == models and set(long.seed) == {0, 1} and long.value.notna().all()
+    for metric in ("sq_err_per_image", "noisy_err_gaussian0.6", "noisy_err_mask0.6",
+                   "jacobian_fro", "code_sparsity", "probe_accuracy"):
+        assert set(long[long.metric == metric].model) == models, metric
+    # one size for every variant
+    assert long[long.metric == "n_params"].value.nunique() == 1
+    assert (res / "e7" / "denoising.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| ae_plain" in (res / "e7" / "table.md").read_text()
+    claims = pd.read_csv(res / "tables" / "claims.csv")
+    assert {"E7.dae_gauss_denoises", "E7.dae_mask_denoises", "E7.cae_contracts",
+            "E7.sparse_codes"} <= set(claims.id)
+    snakemake(smoke_run, *SMOKE, "--report", "report_e7.html")
+    html = (smoke_run / "report_e7.html").read_text(errors="replace")
+    assert "E7 AE variants" in html and "denoising.png" in html
 def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run):
     res = smoke_run / "results"
     e9 = pd.read_csv(res / "e9" / "metrics.csv").pivot_table(index=["model", "seed"],

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from .methods import check_model_config
+from .variants import NoiseSpec
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -75,6 +76,11 @@ def check(config: dict) -> None:
             if stray:
                 raise ConfigError(f"config: experiments.{exp_name}.{key} names {stray}, which "
                                   f"are not among its models {names}")
+        for i, n in enumerate(exp.get("noise_eval", [])):
+            try:
+                NoiseSpec(**n)
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"config: experiments.{exp_name}.noise_eval[{i}]: {e}") from None
         datasets = {model_dataset(config, m) for m in names}
         if len(datasets) > 1:
             raise ConfigError(f"config: experiments.{exp_name} mixes datasets {sorted(datasets)}; "

@@ -14,6 +14,7 @@ from typing import Callable
 import joblib
 import numpy as np
 
+from . import variants
 from .specs import SPECS, TrainConfig
 
 # torch is imported inside the torch-based methods only: the workflow imports this module to
@@ -194,8 +195,20 @@ class AutoencoderMethod(Method):
     """Any architecture of :mod:`aebench.models`, trained by :func:`aebench.train.fit`."""
 
     def _spec(self):
-        params = dict(self.params)
+        """(architecture name, its params): the variant settings are not the architecture's."""
+        params = {k: v for k, v in self.params.items() if k not in variants.PARAM_KEYS}
         return params.pop("arch", "mlp"), params
+
+    def objective(self):
+        """The training objective: the plain one unless params name a variant (slide 14)."""
+        from functools import partial
+
+        from .train import autoencoder_objective
+
+        noise, reg = variants.parse(self.params)
+        if noise is None and reg is None:
+            return autoencoder_objective
+        return partial(autoencoder_objective, corrupt=noise, penalty=reg)
 
     def fit(self, data, seed, log=print, device="auto", train_defaults=None, **runtime):
         import torch
@@ -209,7 +222,7 @@ class AutoencoderMethod(Method):
         torch.manual_seed(seed)  # weight init depends on the seed only
         self.net = arch.build(name, data.dim, **params)
         history = fit(self.net, self.inputs(data.x_train), self.inputs(data.x_val), cfg,
-                      seed=seed, device=self.device,
+                      seed=seed, device=self.device, objective=self.objective(),
                       log=log, name=runtime.get("name", self.kind))
         self.net.eval()
         return history
@@ -251,6 +264,7 @@ class AutoencoderMethod(Method):
         name, params = self._spec()
         torch.save({"kind": self.kind, "arch": name, "params": params, "input": self.input,
                     "train": self.train_cfg,
+                    "variant": {k: self.params[k] for k in variants.PARAM_KEYS if k in self.params},
                     "input_dim": self.net.spec.input_dim, "state": self.net.state_dict()}, path)
 
     @staticmethod
@@ -260,8 +274,8 @@ class AutoencoderMethod(Method):
         from . import models as arch
 
         ck = torch.load(path, map_location=device, weights_only=False)
-        m = AutoencoderMethod({"arch": ck["arch"], "input": ck["input"], **ck["params"]},
-                              ck["train"])
+        m = AutoencoderMethod({"arch": ck["arch"], "input": ck["input"], **ck["params"],
+                               **ck.get("variant", {})}, ck["train"])
         m.net = arch.build(ck["arch"], ck["input_dim"], **ck["params"])
         m.net.load_state_dict(ck["state"])
         m.net.to(device).eval()
@@ -269,7 +283,8 @@ class AutoencoderMethod(Method):
 
     @classmethod
     def check_own_params(cls, params, train):
-        params = dict(params)
+        variants.parse(params)
+        params = {k: v for k, v in params.items() if k not in variants.PARAM_KEYS}
         name = params.pop("arch", "mlp")
         if name not in SPECS:
             raise ValueError(f"unknown arch {name!r}; known: {sorted(SPECS)}")

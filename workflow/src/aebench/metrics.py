@@ -28,6 +28,21 @@ def knn_accuracy(z_train, y_train, z_test, y_test, k: int = 5) -> float:
     return float(KNeighborsClassifier(n_neighbors=k).fit(z_train, y_train).score(z_test, y_test))
 
 
+def linear_probe_accuracy(z_train, y_train, z_test, y_test, n_train: int | None = None,
+                          max_iter: int = 1000, seed: int = 0) -> float:
+    """Test accuracy of a logistic regression on standardised codes (a linear probe: how
+    linearly the classes can be read off the code), fitted on at most ``n_train`` train codes."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if n_train and n_train < len(z_train):
+        idx = np.random.RandomState(seed).choice(len(z_train), n_train, replace=False)
+        z_train, y_train = z_train[idx], y_train[idx]
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    return float(probe.fit(z_train, y_train).score(z_test, y_test))
+
+
 def silhouette(z, y, n: int | None = None, seed: int = 0) -> float:
     """Silhouette of the class labels in code space (on a sample of ``n`` points: O(n^2))."""
     from sklearn.metrics import silhouette_score

@@ -71,14 +71,24 @@ def reconstruction_loss(xhat: torch.Tensor, x: torch.Tensor, kind: str) -> torch
 Objective = Callable[[torch.nn.Module, torch.Tensor, TrainConfig, torch.Generator | None], torch.Tensor]
 
 
-def autoencoder_objective(model, x, cfg: TrainConfig, gen=None) -> torch.Tensor:
-    """Reconstruction loss plus the optional L1 / L2 penalties on the code."""
-    z = model.encode(x)
-    loss = reconstruction_loss(model.decode(z), x, cfg.loss)
+def autoencoder_objective(model, x, cfg: TrainConfig, gen=None, *, corrupt=None,
+                          penalty=None) -> torch.Tensor:
+    """Reconstruction loss plus the optional L1 / L2 penalties on the code.
+
+    Variants (aebench.variants, bound with functools.partial): ``corrupt(x)`` makes the
+    encoder's input (denoising AE) while the loss still targets the clean ``x``;
+    ``penalty(model, x_in, z)`` adds a weighted penalty (sparse, contractive). With neither,
+    the computation is exactly the plain one.
+    """
+    x_in = corrupt(x) if corrupt is not None else x
+    z = model.encode(x_in)
+    loss = reconstruction_loss(model.decode(z), x, cfg.loss)  # target: the clean input
     if cfg.code_l1:
         loss = loss + cfg.code_l1 * z.abs().mean()
     if cfg.code_l2:
         loss = loss + cfg.code_l2 * z.pow(2).sum(1).mean()
+    if penalty is not None:
+        loss = loss + penalty(model, x_in, z)
     return loss
 
 

@@ -72,4 +72,4 @@ def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
 # Importing the modules registers the experiments.
 from . import (e1_reconstruction, e2_linear, e3_codes2d, e4_text_retrieval,  # noqa: E402,F401
                e5_image_retrieval)
-from . import e9_conv, e10_generator  # noqa: E402,F401
+from . import e7_variants, e9_conv, e10_generator  # noqa: E402,F401
