@@ -1,0 +1,40 @@
+"""The benchmark's machinery (python -m aebench.bench); its timings are printed, never asserted."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from _workflow import SMOKE, copy_workflow, snakemake
+from aebench.bench import Row, markdown, pipeline, throughput
+
+
+def test_job_counts_reads_snakemakes_dry_run(tmp_path):
+    work = copy_workflow(tmp_path)
+    out = snakemake(work, "-n", *SMOKE).stdout
+    counts = pipeline.job_counts(out)
+    total = int(re.search(r"^total\s+(\d+)$", out, re.M).group(1))
+    assert counts["prepare_data"] == 2 and counts["gather"] == 1 and counts["all"] == 1
+    assert sum(counts.values()) == total
+
+
+def test_contenders_start_from_the_same_weights_and_learn():
+    rng = np.random.default_rng(0)
+    x = (rng.random((300, 784)) < 0.2).astype(np.float32)
+    before = throughput.val_sq_err(throughput.make_model(0), torch.as_tensor(x[250:]))
+    res = throughput.measure(x[:250], x[250:], epochs=2, batch_size=50, threads=1,
+                             with_pythae=False, log=lambda m: None)
+    assert [r.name for r in res] == ["aebench.train.fit", "bare PyTorch loop"]
+    for r in res:
+        assert r.samples_per_s > 0 and r.val_sq_err < before
+    rows = throughput.rows(res, "cpu")
+    ratio = next(r for r in rows if r.measure == "ours / bare loop")
+    assert ratio.value == pytest.approx(res[0].samples_per_s / res[1].samples_per_s)
+
+
+def test_markdown_table_marks_targets():
+    md = markdown([Row("p", "a", 1.5, "s", "< 3 s", True), Row("p", "b", 5, "MB", "< 4 MB", False),
+                   Row("p", "c", 2, "x")])
+    lines = md.splitlines()
+    assert lines[2].endswith("| PASS |") and lines[3].endswith("| FAIL |") and lines[4].endswith("|  |")
