@@ -58,3 +58,13 @@ def test_binarize_thresholds_sigmoid_codes():
 
 def test_cutoffs_follow_the_papers_axis():
     assert cutoffs(100) == [1, 3, 7, 15, 31, 63]
+
+
+def test_label_dtype_does_not_change_the_result():
+    """uint8 labels (as torchvision stores MNIST's) once indexed as a boolean mask."""
+    rng = np.random.default_rng(0)
+    q, db = rng.random((300, 5)), rng.random((400, 5))
+    yq, ydb = rng.integers(0, 10, 300), rng.integers(0, 10, 400)
+    a = retrieval.evaluate(q, yq, db, ydb, "euclidean", ks=(1, 10))
+    b = retrieval.evaluate(q, yq.astype(np.uint8), db, ydb.astype(np.uint8), "euclidean", ks=(1, 10))
+    assert a.mean_ap == b.mean_ap and a.precision_at == b.precision_at

@@ -59,8 +59,9 @@ def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100
     q = _prepare(queries, metric, device)
     db = _prepare(database, metric, device)
     db_sq = (db * db).sum(1) if metric == "euclidean" else None
-    yq = torch.as_tensor(np.asarray(q_labels), device=device)
-    ydb = torch.as_tensor(np.asarray(db_labels), device=device)
+    # int64 whatever the stored dtype: uint8 labels would index as a boolean mask below
+    yq = torch.as_tensor(np.asarray(q_labels, dtype=np.int64), device=device)
+    ydb = torch.as_tensor(np.asarray(db_labels, dtype=np.int64), device=device)
     n_rel_per_class = torch.bincount(ydb, minlength=int(max(yq.max(), ydb.max())) + 1)
     ks = sorted(k for k in ks if k <= len(db))
     hits_at = torch.zeros(len(ks), dtype=torch.float64, device=device)
