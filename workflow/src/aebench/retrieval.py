@@ -16,6 +16,10 @@ import torch
 METRICS = ("cosine", "euclidean", "hamming")
 
 
+# Memory one chunk of queries may take while ranking the database (see evaluate).
+CHUNK_BYTES = 256 * 2**20
+
+
 def binarize(codes: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """Semantic hashing: a sigmoid code unit above ``threshold`` is bit 1."""
     return (np.asarray(codes) > threshold).astype(np.uint8)
@@ -53,8 +57,14 @@ class RetrievalResult:
 
 @torch.no_grad()
 def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100),
-             n_top: int = 8, chunk: int = 256, device="cpu") -> RetrievalResult:
-    """Rank all of ``database`` for every query; precision/recall at ``ks``, mAP, top hits."""
+             n_top: int = 8, chunk: int | None = None, device="cpu",
+             chunk_bytes: int = CHUNK_BYTES) -> RetrievalResult:
+    """Rank all of ``database`` for every query; precision/recall at ``ks``, mAP, top hits.
+
+    Queries go through in chunks sized so that one chunk's distance matrix, ranking and
+    relevance take about ``chunk_bytes``: memory is O(chunk x database) whatever the number
+    of queries.
+    """
     device = torch.device(device)
     q = _prepare(queries, metric, device)
     db = _prepare(database, metric, device)
@@ -64,23 +74,33 @@ def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100
     ydb = torch.as_tensor(np.asarray(db_labels, dtype=np.int64), device=device)
     n_rel_per_class = torch.bincount(ydb, minlength=int(max(yq.max(), ydb.max())) + 1)
     ks = sorted(k for k in ks if k <= len(db))
+    if chunk is None:
+        # per (query, database item): distance 8 B (float64 for hamming) + sort index 8 B
+        # + its label 8 B + relevance / running count 8 B, and sort's own scratch of the same
+        chunk = max(1, min(len(q), chunk_bytes // (64 * len(db))))
     hits_at = torch.zeros(len(ks), dtype=torch.float64, device=device)
     recall_at = torch.zeros(len(ks), dtype=torch.float64, device=device)
     ap_sum = torch.zeros((), dtype=torch.float64, device=device)
-    ranks = torch.arange(1, len(db) + 1, device=device, dtype=torch.float64)
-    k_idx = torch.as_tensor([k - 1 for k in ks], device=device)
+    k_idx = torch.as_tensor([k - 1 for k in ks], device=device, dtype=torch.long)
     tops = []
     for i in range(0, len(q), chunk):
-        d = _distance(q[i:i + chunk], db, metric, db_sq)
-        order = torch.sort(d, dim=1, stable=True).indices
-        rel = (ydb[order] == yq[i:i + chunk, None]).to(torch.float64)
-        cum = rel.cumsum(1)
-        n_rel = n_rel_per_class[yq[i:i + chunk]].to(torch.float64)
-        hits_at += cum[:, k_idx].sum(0)
-        recall_at += (cum[:, k_idx] / n_rel.clamp(min=1)[:, None]).sum(0)
-        # average precision: mean of precision@rank over the ranks of the relevant items
-        ap_sum += ((cum / ranks) * rel).sum(1).div(n_rel.clamp(min=1)).sum()
-        tops.append(order[:, :n_top].cpu())
+        order = torch.sort(_distance(q[i:i + chunk], db, metric, db_sq), dim=1, stable=True).indices
+        rel = ydb[order] == yq[i:i + chunk, None]  # bool: is the item at rank r relevant
+        # a copy: a slice (and .cpu() of a CPU tensor) would keep all of `order` alive
+        tops.append(order[:, :n_top].to("cpu", copy=True))
+        del order
+        # running count of relevant items; float32 counts are exact up to 2^24 items
+        cum = rel.cumsum(1, dtype=torch.float32)
+        n_rel = n_rel_per_class[yq[i:i + chunk]].to(torch.float64).clamp(min=1)
+        at_k = cum[:, k_idx].to(torch.float64)
+        hits_at += at_k.sum(0)
+        recall_at += (at_k / n_rel[:, None]).sum(0)
+        # average precision: mean of precision@rank over the ranks of the relevant items only
+        row, rank0 = rel.nonzero(as_tuple=True)
+        prec = cum[row, rank0].to(torch.float64) / (rank0 + 1).to(torch.float64)
+        ap_rows = torch.zeros(len(rel), dtype=torch.float64, device=device).index_add_(0, row, prec)
+        ap_sum += (ap_rows / n_rel).sum()
+        del rel, cum
     n = len(q)
     return RetrievalResult(
         precision_at={k: float(hits_at[j] / (n * k)) for j, k in enumerate(ks)},
