@@ -1,9 +1,10 @@
 """Running the workflow from tests: a private copy of the repo and a snakemake subprocess."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from aebench.bench import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ["--configfile", "workflow/presets/smoke.yaml"]
@@ -11,9 +12,7 @@ SMOKE = ["--configfile", "workflow/presets/smoke.yaml"]
 
 def copy_workflow(dst: Path) -> Path:
     """What a user checks out (no results/), so every run starts from raw data."""
-    for item in ("Snakefile", "config.yaml", "workflow", "envs"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / item)
+    pipeline.copy_workflow(ROOT, dst)
     return dst
 
 

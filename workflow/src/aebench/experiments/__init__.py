@@ -56,6 +56,12 @@ class Context:
         return sorted(self.models[model])
 
 
+def reconstruction_values(m: dict) -> dict[str, float]:
+    """The test reconstruction figures a fitted model's metrics.json carries."""
+    return {"sq_err_per_image": m["test_sq_err_per_image"], "mse_per_pixel": m["test_mse_per_pixel"],
+            "n_params": m["n_params"], "train_seconds": m["train_seconds"]}
+
+
 def rows(model: str, seed: int, values: dict[str, float]) -> list[dict]:
     return [{"model": model, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
 

@@ -1,7 +1,7 @@
 """E1 (slides 2-4): reconstruction error of PCA-30 vs the deep AE-30, and the digit figure."""
 
 from ..plots import reconstruction_grid
-from . import experiment, rows
+from . import experiment, reconstruction_values, rows
 
 
 @experiment("e1")
@@ -9,11 +9,7 @@ def reconstruction(ctx):
     out = []
     for model in ctx.params["models"]:
         for seed in ctx.seeds(model):
-            m = ctx.metrics_json(model, seed)
-            out += rows(model, seed, {"sq_err_per_image": m["test_sq_err_per_image"],
-                                      "mse_per_pixel": m["test_mse_per_pixel"],
-                                      "n_params": m["n_params"],
-                                      "train_seconds": m["train_seconds"]})
+            out += rows(model, seed, reconstruction_values(ctx.metrics_json(model, seed)))
     n = ctx.params["n_show"]
     panels = {"test input": ctx.data.x_test[:n]}
     for model in ctx.params["models"]:

@@ -13,7 +13,7 @@ import torch
 from ..methods import load_method
 from ..models import ConvAutoencoder, transposed_conv_as_conv
 from ..plots import reconstruction_grid
-from . import experiment, rows
+from . import experiment, reconstruction_values, rows
 
 
 @torch.no_grad()
@@ -38,10 +38,7 @@ def conv_decoders(ctx):
         for seed in ctx.seeds(model):
             m = ctx.metrics_json(model, seed)
             codes = ctx.codes(model, seed)["z_test"]
-            values = {"sq_err_per_image": m["test_sq_err_per_image"],
-                      "mse_per_pixel": m["test_mse_per_pixel"],
-                      "n_params": m["n_params"], "code_dim": codes.shape[1],
-                      "train_seconds": m["train_seconds"]}
+            values = {**reconstruction_values(m), "code_dim": codes.shape[1]}
             net = getattr(load_method(ctx.models[model][seed]), "net", None)
             if isinstance(net, ConvAutoencoder) and net.spec.decoder == "transposed":
                 values["deconv_as_conv_max_err"] = deconv_as_conv_error(net, codes[:256])
