@@ -149,11 +149,13 @@ def error_vs_budget(summary: pd.DataFrame, path, gain: pd.DataFrame | None = Non
     fig, axes = plt.subplots(1, n, figsize=(6 * n, 4.2), squeeze=False)
     panels = [(summary, "test error (%)")] + ([(gain, "error reduction vs reference (points)")]
                                               if n == 2 else [])
+    inits = list(dict.fromkeys(summary["init"]))
+    colors = dict(zip(inits, sns.color_palette("tab10", len(inits))))  # same colour both panels
     for ax, (df, ylabel) in zip(axes[0], panels):
         for init, g in df.groupby("init", sort=False):
             g = g.sort_values("n_labels")
             ax.errorbar(g["n_labels"], g["mean"], yerr=g["ci95"].fillna(0), marker="o", ms=4,
-                        capsize=3, label=init)
+                        capsize=3, label=init, color=colors[init])
         ax.set_xscale("log")
         ax.set_xlabel("labelled training images (log scale)")
         ax.set_ylabel(ylabel)

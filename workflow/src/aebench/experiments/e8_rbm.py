@@ -25,7 +25,7 @@ def rbm_features(ctx):
                                      n_train=p["probe_n_train"], max_iter=p["probe_max_iter"],
                                      seed=seed)
 
-    out, filters = [], {}
+    out, filters, shown = [], {}, set()
     for seed in ctx.seeds(p["inits"][0]):
         acc = probe(d.x_train, d.x_test, seed)
         out += rows("pixels", seed, {"probe_accuracy@input": acc})
@@ -39,7 +39,8 @@ def rbm_features(ctx):
                     stack.codes(d.x_train, upto).numpy(), stack.codes(d.x_test, upto).numpy(), seed)
             out += rows(init, seed, values)
             ctx.log(f"{init} seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
-            if init in p["filters"] and init not in filters:
+            if init in p["filters"] and init not in shown:  # first seed only
+                shown.add(init)
                 w = stack.weights[0][:p["n_filters"]].numpy()
                 filters[f"{init} ({stack.info['kind']}, seed {seed})"] = w
     filter_grid(filters, d.shape, ctx.figures["filters"])
