@@ -117,3 +117,34 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run):
     html = (smoke_run / "report_e9_e10.html").read_text(errors="replace")
     for name in ["E9 conv AE", "E10 generator", "grids.png", "max probability"]:
         assert name in html, name
+
+
+def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run):
+    res = smoke_run / "results"
+    e6 = pd.read_csv(res / "e6" / "metrics.csv")
+    inits = {"random", "sae", "sdae", "dbn"}
+    assert set(e6.model) == inits and set(e6.seed) == {0, 1} and e6.value.notna().all()
+    for b in ("50", "200", "all"):  # the smoke budgets; all = the 1200 training images
+        err = e6[e6.metric == f"test_error_pct@{b}"]
+        assert set(err.model) == inits and err.value.between(0, 100).all()
+        assert set(e6[e6.metric == f"gain_pct@{b}"].model) == inits - {"random"}
+    # every budget reused one cached pre-training per (init, seed); logs show epochs and losses
+    for init in inits:
+        for seed in (0, 1):
+            assert (res / "e6" / "pretrain" / init / f"seed{seed}" / "stack.pt").exists()
+    assert "[rbm layer 3] epoch" in (res / "logs/e6/pretrain/dbn/seed0.log").read_text()
+    assert "[ae layer 1] epoch    1/5" in (res / "logs/e6/pretrain/sae/seed0.log").read_text()
+    log = (res / "logs/e6/finetune/sdae/n50/seed1.log").read_text()
+    assert "50 labelled train images" in log and "val" in log
+    info = json.loads((res / "e6/finetune/dbn/n200/seed0/metrics.json").read_text())
+    assert info["n_labels"] == 200 and info["n_val_labels"] == 200
+    e8 = pd.read_csv(res / "e8" / "metrics.csv")
+    assert set(e8.model) == inits | {"pixels"} and e8.value.between(0, 1).all()
+    for png in ["e6/error_vs_budget.png", "e8/filters.png"]:
+        assert (res / png).read_bytes()[:4] == b"\x89PNG"
+    claims = pd.read_csv(res / "tables" / "claims.csv")
+    assert {"E6.dbn_vs_random", "E6.dbn_gain_few_labels", "E8.rbm_features"} <= set(claims.id)
+    snakemake(smoke_run, *SMOKE, "--report", "report_e6_e8.html")
+    html = (smoke_run / "report_e6_e8.html").read_text(errors="replace")
+    for name in ["E6 pre-training", "E8 RBM and DBN", "error_vs_budget.png", "filters.png"]:
+        assert name in html, name

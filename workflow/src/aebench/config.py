@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from .methods import check_model_config
+from .pretrain import check_inits
 from .variants import NoiseSpec
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -37,6 +38,8 @@ def validate_schema(config: dict) -> None:
 def experiment_models(exp: dict) -> list[str]:
     """Every model an experiment reads: `reference` and `models` (other keys that name
     models, such as e4's `scatter`, must be among these)."""
+    if "models" not in exp:
+        return []  # E6/E8 name inits (experiments.e6.inits), not models
     return list(dict.fromkeys([*([exp["reference"]] if "reference" in exp else []),
                                *exp["models"]]))
 
@@ -65,7 +68,10 @@ def check(config: dict) -> None:
             check_model_config(name, entry)
         except ValueError as e:
             raise ConfigError(f"config: {e}") from None
+    check_pretraining(config["experiments"])
     for exp_name, exp in config["experiments"].items():
+        if "models" not in exp:
+            continue  # E6/E8: checked by check_pretraining
         names = experiment_models(exp)
         missing = [m for m in names if m not in config["models"]]
         if missing:
@@ -85,3 +91,30 @@ def check(config: dict) -> None:
         if len(datasets) > 1:
             raise ConfigError(f"config: experiments.{exp_name} mixes datasets {sorted(datasets)}; "
                               "all its models must use one dataset")
+
+
+def check_pretraining(experiments: dict) -> None:
+    """E6's inits and label budgets, and E8's references to them."""
+    e6, e8 = experiments.get("e6"), experiments.get("e8")
+    if e6 is None:
+        if e8 is not None:
+            raise ConfigError("config: experiments.e8 reads E6's pre-training stacks; "
+                              "it needs experiments.e6")
+        return
+    bad = [i for i in e6["inits"] if not i.isidentifier()]
+    if bad:
+        raise ConfigError(f"config: experiments.e6.inits: names {bad} must be letters, digits "
+                          "and underscores (they become file names)")
+    try:
+        check_inits(e6["inits"])
+    except ValueError as e:
+        raise ConfigError(f"config: {e}") from None
+    if e6["reference"] not in e6["inits"]:
+        raise ConfigError(f"config: experiments.e6.reference {e6['reference']!r} is not one of "
+                          f"its inits {sorted(e6['inits'])}")
+    if e8 is not None:
+        for key in ("inits", "filters"):
+            stray = [i for i in e8[key] if i not in e6["inits"]]
+            if stray:
+                raise ConfigError(f"config: experiments.e8.{key} names {stray}, which are not "
+                                  f"experiments.e6.inits ({sorted(e6['inits'])})")

@@ -139,3 +139,41 @@ def generator_grids(panels: dict, shape, n: int, path) -> None:
         for ax in row[1 + len(grids):]:
             ax.axis("off")
     _save(fig, path)
+
+
+def error_vs_budget(summary: pd.DataFrame, path, gain: pd.DataFrame | None = None) -> None:
+    """E6: test error (%) vs number of labelled images per init, mean ± 95% CI over seeds
+    (``summary`` columns: init, n_labels, mean, ci95); beside it the paired gain over the
+    reference init (same seeds and subsets) when ``gain`` is given."""
+    n = 1 if gain is None or gain.empty else 2
+    fig, axes = plt.subplots(1, n, figsize=(6 * n, 4.2), squeeze=False)
+    panels = [(summary, "test error (%)")] + ([(gain, "error reduction vs reference (points)")]
+                                              if n == 2 else [])
+    inits = list(dict.fromkeys(summary["init"]))
+    colors = dict(zip(inits, sns.color_palette("tab10", len(inits))))  # same colour both panels
+    for ax, (df, ylabel) in zip(axes[0], panels):
+        for init, g in df.groupby("init", sort=False):
+            g = g.sort_values("n_labels")
+            ax.errorbar(g["n_labels"], g["mean"], yerr=g["ci95"].fillna(0), marker="o", ms=4,
+                        capsize=3, label=init, color=colors[init])
+        ax.set_xscale("log")
+        ax.set_xlabel("labelled training images (log scale)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if n == 2:
+        axes[0][1].axhline(0, color="k", lw=0.8)
+    _save(fig, path)
+
+
+def filter_grid(panels: dict[str, np.ndarray], shape, path, nrow: int = 10) -> None:
+    """First-layer filters (rows of W1), each min-max scaled to [0, 1] on its own, one panel
+    per model."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), squeeze=False)
+    for ax, (label, w) in zip(axes[0], panels.items()):
+        lo, hi = w.min(1, keepdims=True), w.max(1, keepdims=True)
+        ax.imshow(image_row((w - lo) / np.maximum(hi - lo, 1e-12), shape, nrow=nrow),
+                  cmap="gray", vmin=0, vmax=1)
+        ax.set_title(label, fontsize=10)
+        ax.set_xticks([]), ax.set_yticks([])
+    _save(fig, path)

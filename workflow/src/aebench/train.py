@@ -92,6 +92,12 @@ def autoencoder_objective(model, x, cfg: TrainConfig, gen=None, *, corrupt=None,
     return loss
 
 
+def classification_objective(model, batch, cfg: TrainConfig, gen=None) -> torch.Tensor:
+    """Cross-entropy of the logits ``model(x)`` against the labels (fine-tuning, E6)."""
+    x, y = batch
+    return F.cross_entropy(model(x), y)
+
+
 # --------------------------------------------------------------------------- loop
 
 
@@ -110,6 +116,16 @@ def validation_loss(model, x_val: torch.Tensor, cfg: TrainConfig) -> float:
     return total / len(x_val)
 
 
+@torch.no_grad()
+def classification_validation_loss(model, val, cfg: TrainConfig) -> float:
+    """Mean cross-entropy on the validation ``(x, y)``: what early-stops fine-tuning."""
+    x, y = val
+    total = 0.0
+    for i in range(0, len(x), 4096):
+        total += F.cross_entropy(model(x[i:i + 4096]), y[i:i + 4096], reduction="sum").item()
+    return total / len(x)
+
+
 def _make_optimizer(model, cfg: TrainConfig, device: torch.device):
     kwargs = dict(lr=cfg.lr, weight_decay=cfg.weight_decay)
     try:  # the fused kernel does the whole update in one pass (CPU and CUDA in torch 2.4+)
@@ -118,21 +134,32 @@ def _make_optimizer(model, cfg: TrainConfig, device: torch.device):
         return torch.optim.Adam(model.parameters(), **kwargs)
 
 
+def _to_device(x, device):
+    """An array, or a tuple of arrays (inputs and labels), as tensors on ``device``."""
+    if isinstance(x, tuple):
+        return tuple(torch.as_tensor(a, device=device) for a in x)
+    return torch.as_tensor(x, device=device)
+
+
 def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int = 0,
         device: torch.device | str = "cpu", objective: Objective = autoencoder_objective,
-        log: Callable[[str], None] = print, name: str = "model") -> list[dict]:
+        log: Callable[[str], None] = print, name: str = "model",
+        validate: Callable = validation_loss) -> list[dict]:
     """Train ``model`` in place; returns the per-epoch history (list of dicts).
 
     The weights of the epoch with the lowest validation loss are restored at the end.
+    ``x_train`` / ``x_val`` are arrays, or tuples of arrays indexed together (a classifier's
+    ``(x, y)``, E6); the objective then gets the tuple of minibatch tensors, and
+    ``validate(model, x_val, cfg)`` scores the validation data.
     """
     device = torch.device(device)
     model.to(device)
-    x_train = torch.as_tensor(x_train, device=device)
-    x_val = torch.as_tensor(x_val, device=device)
+    x_train = _to_device(x_train, device)
+    x_val = _to_device(x_val, device)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     opt = _make_optimizer(model, cfg, device)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
-    n = len(x_train)
+    n = len(x_train[0]) if isinstance(x_train, tuple) else len(x_train)
     history, best, best_state, bad = [], math.inf, None, 0
     log(f"[{name}] training on {device}: {n} samples, batch {cfg.batch_size}, "
         f"up to {cfg.epochs} epochs, lr {cfg.lr}")
@@ -143,12 +170,13 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
         # Loss is summed on the device and read once per epoch: no host sync per step.
         running = torch.zeros((), device=device)
         for i in range(0, n, cfg.batch_size):
-            xb = x_train[perm[i:i + cfg.batch_size]]
+            idx = perm[i:i + cfg.batch_size]
+            xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
             loss = objective(model, xb, cfg, gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            running += loss.detach() * len(xb)
+            running += loss.detach() * len(idx)
         train_loss = running.item() / n
         if not math.isfinite(train_loss):
             raise DivergenceError(
@@ -156,7 +184,7 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
                 f"(lr {sched.get_last_lr()[0]:.3g}). Lower `lr` in this model's `train:` "
                 f"settings in config.yaml (or in `training:`) and run again.")
         model.eval()
-        val = validation_loss(model, x_val, cfg)
+        val = validate(model, x_val, cfg)
         sched.step()
         dt = time.perf_counter() - t0
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val,

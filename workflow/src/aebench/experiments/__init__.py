@@ -79,3 +79,4 @@ def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
 from . import (e1_reconstruction, e2_linear, e3_codes2d, e4_text_retrieval,  # noqa: E402,F401
                e5_image_retrieval)
 from . import e7_variants, e9_conv, e10_generator  # noqa: E402,F401
+from . import e6_pretraining, e8_rbm  # noqa: E402,F401

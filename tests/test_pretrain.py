@@ -1,0 +1,238 @@
+"""E6/E8: class-balanced budgets, greedy layer-wise stacking, the RBM, and fine-tuning that
+starts from the pre-trained weights."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from aebench import config as aeconfig
+from aebench import experiments, finetune, pretrain, train
+from aebench.data import prepare_digits
+from aebench.rbm import RBMConfig, train_rbm
+from aebench.train import set_determinism
+
+from test_config import base
+
+SETTINGS = {"pretrain": {"epochs": 2, "batch_size": 64, "lr": 1e-2, "patience": 2},
+            "rbm": {"epochs": 2, "batch_size": 50}}
+QUIET = dict(log=lambda s: None)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    p, _ = prepare_digits()
+    return p
+
+
+# --------------------------------------------------------------------------- label budgets
+
+
+def test_balanced_subset_is_balanced_sized_and_fixed_per_seed(digits):
+    y = digits.y_train
+    idx = finetune.balanced_subset(y, 53, seed=3)
+    counts = np.bincount(y[idx], minlength=10)
+    assert len(idx) == len(set(idx)) == 53
+    assert counts.max() - counts.min() <= 1 and counts.min() == 5  # 50 + 3 extra
+    assert np.array_equal(idx, finetune.balanced_subset(y, 53, seed=3))  # same seed, same set
+    assert not np.array_equal(idx, finetune.balanced_subset(y, 53, seed=4))
+    assert np.array_equal(finetune.balanced_subset(y, "all", seed=3), np.arange(len(y)))
+    assert np.array_equal(finetune.balanced_subset(y, 10 ** 6, seed=3), np.arange(len(y)))
+
+
+def test_balanced_subset_fails_clearly(digits):
+    with pytest.raises(ValueError, match="smaller than the number of classes"):
+        finetune.balanced_subset(digits.y_train, 7, seed=0)
+    y = np.array([0] * 50 + [1] * 3)
+    with pytest.raises(ValueError, match="class 1 has only 3"):
+        finetune.balanced_subset(y, 20, seed=0)
+
+
+def test_tiling_repeats_the_whole_subset():
+    idx = np.array([4, 9, 11])
+    assert np.array_equal(finetune.tiled(idx, 7), np.tile(idx, 3))
+    assert np.array_equal(finetune.tiled(idx, 0), idx)
+
+
+# --------------------------------------------------------------------------- stacking
+
+
+def test_lower_layers_stay_frozen_while_the_next_layer_trains():
+    """A layer trainer that keeps modifying the weights it returned earlier (as an optimizer
+    still holding them would) must not change the stack; each layer must see the codes of the
+    stored layers below it."""
+    x = torch.rand(40, 6)
+    returned, snapshots, seen = [], [], []
+
+    def train_layer(h_tr, h_va, n_out, k):
+        seen.append(h_tr.clone())
+        for w, b in returned:  # "training" of layer k touches the earlier layers' tensors
+            w.add_(1.0), b.sub_(1.0)
+        w = torch.nn.Parameter(torch.randn(n_out, h_tr.shape[1]))
+        b = torch.nn.Parameter(torch.randn(n_out))
+        returned.append((w.data, b.data))
+        snapshots.append((w.detach().clone(), b.detach().clone()))  # as layer k finished
+        return w, b, [{"epoch": 1}]
+
+    stack = pretrain.greedy_stack(x, x[:5], [6, 5, 4, 3], train_layer, **QUIET)
+    for (w, b), (w0, b0) in zip(zip(stack.weights, stack.biases), snapshots):
+        assert torch.equal(w, w0) and torch.equal(b, b0)
+    assert not torch.equal(returned[0][0], snapshots[0][0])  # the trainer did touch them
+    assert torch.equal(seen[0], x)
+    for k in (1, 2):
+        assert torch.allclose(seen[k], stack.codes(x, k))
+    assert [row["layer"] for row in stack.info["history"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("kind,params", [("ae", {"regularizer": {"kind": "l1", "weight": 1e-4}}),
+                                         ("ae", {"input_noise": {"kind": "mask", "level": 0.25}}),
+                                         ("rbm", {})])
+def test_each_layer_is_trained_on_the_codes_of_the_frozen_layers_below(digits, monkeypatch, kind,
+                                                                       params):
+    """The real AE / RBM layer trainers: layer k's training data are exactly the sigmoid codes
+    of the stored layers 1..k-1, and those stored layers equal what their own training ended
+    with (snapshotted when it returned)."""
+    from aebench import rbm as rbm_mod
+
+    inputs, finished = [], []
+    real = train.fit if kind == "ae" else rbm_mod.train_rbm
+
+    def spy(model_or_v, *a, **kw):
+        inputs.append(torch.as_tensor(a[0] if kind == "ae" else model_or_v).clone())
+        out = real(model_or_v, *a, **kw)
+        net = model_or_v if kind == "ae" else out[0]
+        layer = net.enc[0] if kind == "ae" else net
+        finished.append(copy.deepcopy(layer.weight.detach()))
+        return out
+
+    monkeypatch.setattr(train if kind == "ae" else rbm_mod, "fit" if kind == "ae" else "train_rbm", spy)
+    set_determinism(0, threads=1)
+    x = digits.x_train[:300]
+    stack = pretrain.pretrain(kind, x, digits.x_val[:100], [64, 80, 40, 30], params, SETTINGS,
+                              seed=0, device="cpu", **QUIET)
+    assert [w.shape for w in stack.weights] == [(80, 64), (40, 80), (30, 40)]
+    assert len(inputs) == 3 and torch.equal(inputs[0], torch.as_tensor(x))
+    for k in (1, 2):
+        assert torch.allclose(inputs[k], stack.codes(x, k), atol=1e-6)
+    for w, w_end in zip(stack.weights, finished):
+        assert torch.equal(w, w_end)
+
+
+def test_random_init_is_seeded():
+    a = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 1, "cpu", **QUIET)
+    b = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 1, "cpu", **QUIET)
+    c = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 2, "cpu", **QUIET)
+    assert all(torch.equal(u, v) for u, v in zip(a.weights, b.weights))
+    assert not torch.equal(a.weights[0], c.weights[0])
+
+
+def test_stack_survives_save_and_load(tmp_path):
+    s = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 1, "cpu", **QUIET)
+    s.save(tmp_path / "stack.pt")
+    t = pretrain.Stack.load(tmp_path / "stack.pt")
+    assert t.dims == [10, 8, 6] and t.info["kind"] == "random"
+    assert all(torch.equal(u, v) for u, v in zip(s.weights + s.biases, t.weights + t.biases))
+
+
+# --------------------------------------------------------------------------- RBM
+
+
+def test_rbm_learns_and_is_deterministic(digits):
+    v = torch.as_tensor(digits.x_train)
+    cfg = RBMConfig(epochs=12, batch_size=50)  # on 1200 digits it leaves its plateau at ~6
+    rbm, hist = train_rbm(v, torch.as_tensor(digits.x_val), 50, cfg, seed=0, device="cpu", **QUIET)
+    assert hist[-1]["val_loss"] < 0.6 * hist[0]["val_loss"]
+    again, _ = train_rbm(v, torch.as_tensor(digits.x_val), 50, cfg, seed=0, device="cpu", **QUIET)
+    assert torch.equal(rbm.weight, again.weight)
+    # its forward pass is an AE encoder layer: p(h|v) = sigmoid(W v + c)
+    assert torch.allclose(rbm.hidden_prob(v[:5]), torch.sigmoid(v[:5] @ rbm.weight.t() + rbm.h_bias))
+
+
+# --------------------------------------------------------------------------- fine-tuning
+
+
+def test_finetuning_starts_from_the_pretrained_weights_and_trains_all_layers(digits, monkeypatch):
+    set_determinism(0, threads=1)
+    stack = pretrain.pretrain("ae", digits.x_train, digits.x_val, [64, 40, 30], {}, SETTINGS,
+                              seed=0, device="cpu", **QUIET)
+    at_start = []
+    real = train.fit
+
+    def spy(net, *a, **kw):
+        at_start.append(copy.deepcopy(net.state_dict()))
+        return real(net, *a, **kw)
+
+    monkeypatch.setattr(train, "fit", spy)
+    net, hist, info = finetune.finetune(stack, digits, 100, 0, {"epochs": 3, "batch_size": 32},
+                                        min_epoch_samples=500, **QUIET)
+    start = at_start[0]
+    for k, (w, b) in enumerate(zip(stack.weights, stack.biases)):  # Linear, Sigmoid, ...
+        assert torch.equal(start[f"{2 * k}.weight"], w) and torch.equal(start[f"{2 * k}.bias"], b)
+    after = net.state_dict()
+    assert not torch.equal(after["0.weight"], stack.weights[0])  # fine-tuned, not frozen
+    assert info["n_labels"] == 100 and info["n_val_labels"] == 100
+    assert 0 <= info["test_error"] < 0.9 and len(hist) >= 1
+
+
+def test_same_seed_same_finetuned_error(digits):
+    def once():
+        set_determinism(0, threads=1)
+        s = pretrain.pretrain("random", None, None, [64, 32], {}, SETTINGS, 0, "cpu", **QUIET)
+        return finetune.finetune(s, digits, 50, 0, {"epochs": 2, "batch_size": 32}, **QUIET)[2]
+
+    assert once() == once()
+
+
+def test_e6_paired_gain_is_reference_minus_init_per_seed(tmp_path):
+    errors = {("random", "10"): [0.5, 0.4], ("random", "all"): [0.1, 0.1],
+              ("dbn", "10"): [0.3, 0.35], ("dbn", "all"): [0.09, 0.12]}
+    dirs = {}
+    for (init, b), errs in errors.items():
+        for seed, e in enumerate(errs):
+            d = tmp_path / init / b / str(seed)
+            d.mkdir(parents=True)
+            (d / "metrics.json").write_text(json.dumps(
+                {"test_error": e, "n_labels": 10 if b == "10" else 1000}))
+            dirs.setdefault(f"{init}@{b}", {})[seed] = d
+    ctx = experiments.Context("e6", tmp_path / "digits.npz", dirs,
+                              {"inits": {"random": {}, "dbn": {}}, "budgets": [10, "all"],
+                               "reference": "random"},
+                              {"error_vs_budget": tmp_path / "fig.png"}, log=lambda s: None)
+    df = experiments.pd.DataFrame(experiments.EXPERIMENTS["e6"](ctx))
+    v = df.set_index(["model", "seed", "metric"])["value"]
+    assert v["dbn", 0, "test_error_pct@10"] == pytest.approx(30.0)
+    assert v["dbn", 0, "gain_pct@10"] == pytest.approx(20.0)
+    assert v["dbn", 1, "gain_pct@10"] == pytest.approx(5.0)
+    assert v["dbn", 1, "gain_pct@all"] == pytest.approx(-2.0)
+    assert v["dbn", 1, "gain_few_minus_many_pct"] == pytest.approx(7.0)
+    assert ("random", 0, "gain_pct@10") not in v.index
+    assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# --------------------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda c: c["experiments"]["e6"]["inits"].update(x={"kind": "boltzmann"}),
+     r"e6\.inits\.x\.kind: unknown kind 'boltzmann'"),
+    (lambda c: c["experiments"]["e6"]["inits"].update(x={"kind": "ae", "params": {"nois": 1}}),
+     r"e6\.inits\.x: unknown param\(s\) \['nois'\]"),
+    (lambda c: c["experiments"]["e6"]["inits"].update(x={"kind": "rbm", "params": {"lr": -1}}),
+     r"e6\.inits\.x: rbm settings"),
+    (lambda c: c["experiments"]["e6"].update(reference="rand"), r"e6\.reference 'rand'"),
+    (lambda c: c["experiments"]["e8"].update(inits=["dbm"]), r"e8\.inits names \['dbm'\]"),
+])
+def test_bad_e6_e8_config_fails_naming_the_key(change, match):
+    cfg = base()
+    change(cfg)
+    with pytest.raises(aeconfig.ConfigError, match=match):
+        aeconfig.check(cfg)
+
+
+def test_smoke_budgets_fit_the_smoke_data():
+    smoke = yaml.safe_load((aeconfig.SCHEMA.parents[1] / "presets" / "smoke.yaml").read_text())
+    n_train = 1797 - 200 - 397  # sklearn digits minus the smoke preset's val and test
+    assert all(b == "all" or 10 <= b < n_train for b in smoke["experiments"]["e6"]["budgets"])
