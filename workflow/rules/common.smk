@@ -67,6 +67,14 @@ def model_data(wildcards):
     return data_file(aeconfig.model_dataset(config, wildcards.model))
 
 
+def training_priority(wildcards):
+    """Longest jobs first: a model's epochs, a proxy for its run time. Started last, the deep
+    AEs (minutes each) would run alone on an otherwise idle machine at the end of the run."""
+    return config["models"][wildcards.model].get("train", {}).get(
+        "epochs", config["training"]["epochs"]
+    )
+
+
 def models_of(group):
     """Regex matching the names of the configured models of one group (never empty)."""
     names = [m for m in config["models"] if model_group(m) == group]

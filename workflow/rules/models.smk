@@ -42,6 +42,7 @@ rule train_autoencoder:
         device=config["device"],
         training=config["training"],
     threads: config["threads"]["train"]
+    priority: training_priority
     resources:
         **training_resources(),
     log:

@@ -13,7 +13,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
 
 
 def _save(fig, path):
@@ -24,6 +23,10 @@ def _save(fig, path):
 
 def image_row(x: np.ndarray, shape, nrow: int | None = None) -> np.ndarray:
     """Tile flat images into one (H, W) array with torchvision's make_grid, ``nrow`` per row."""
+    # imported here: `import torchvision` loads its detection ops and with them torch._dynamo,
+    # ~2 s for every job that imports this module
+    from torchvision.utils import make_grid
+
     t = torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32).reshape(len(x), *shape)
     grid = make_grid(t, nrow=nrow or len(x), padding=1, pad_value=0.0)  # white under gray_r
     return grid[0].numpy()

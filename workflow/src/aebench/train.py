@@ -47,7 +47,11 @@ def set_determinism(seed: int, threads: int | None = None) -> None:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    torch.use_deterministic_algorithms(True)
+    # The ATen flag that kernels read. The public torch.use_deterministic_algorithms also sets
+    # torch._inductor.config.deterministic, and importing torch._inductor (+ dynamo) costs ~3 s,
+    # paid by every job of the pipeline (most of a small job's wall time). Nothing here uses
+    # torch.compile, so the inductor setting has nothing to act on.
+    torch._C._set_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = False
     # Full fp32 on GPUs: TF32 (cuDNN's default for convolutions on Ampere and later) keeps 10
     # mantissa bits, which moves GPU numbers away from the CPU ones by more than fp32 noise.
