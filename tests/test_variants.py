@@ -161,3 +161,15 @@ def test_plain_model_keeps_the_plain_objective():
 def test_bad_variant_params_fail_fast_naming_the_model(params, match):
     with pytest.raises(ValueError, match=f"models.v: .*{match}"):
         check_model_config("v", {"kind": "autoencoder", "params": {"code_dim": 4, **params}})
+
+
+def test_a_name_registered_twice_is_an_error():
+    from aebench.registry import registrar
+
+    table = {}
+    register = registrar(table)
+    register("a")(len)
+    assert table == {"a": len}
+    with pytest.raises(ValueError, match="'a' is registered twice"):
+        register("a")(abs)
+    assert table == {"a": len}  # the first one stays

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from . import variants
+from .registry import registrar
 
 INITS: dict[str, Callable] = {}
 
@@ -38,11 +39,7 @@ class RBMConfig:
                              f"got {asdict(self)}")
 
 
-def init_kind(kind: str):
-    def deco(fn):
-        INITS[kind] = fn
-        return fn
-    return deco
+init_kind = registrar(INITS)  # @init_kind("rbm") registers an init
 
 
 @dataclass

@@ -14,22 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .registry import registrar
+
 NOISES: dict[str, Callable] = {}
 REGULARIZERS: dict[str, Callable] = {}
 
 
-def noise(kind: str):
-    def deco(fn):
-        NOISES[kind] = fn
-        return fn
-    return deco
-
-
-def regularizer(kind: str):
-    def deco(fn):
-        REGULARIZERS[kind] = fn
-        return fn
-    return deco
+noise = registrar(NOISES)  # @noise("mask") registers an input corruption
+regularizer = registrar(REGULARIZERS)  # @regularizer("l1") registers a code penalty
 
 
 # --------------------------------------------------------------------------- input noise

@@ -16,16 +16,13 @@ import numpy as np
 import pandas as pd
 
 from ..data import Prepared, load_prepared
+from ..registry import registrar
 
 EXPERIMENTS: dict[str, Callable[["Context"], pd.DataFrame]] = {}
 COLUMNS = ["experiment", "dataset", "model", "seed", "metric", "value"]
 
 
-def experiment(name: str):
-    def deco(fn):
-        EXPERIMENTS[name] = fn
-        return fn
-    return deco
+experiment = registrar(EXPERIMENTS)  # @experiment("e1") registers an experiment function
 
 
 @dataclass
