@@ -1,4 +1,6 @@
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -71,3 +73,13 @@ def test_codes_are_batched_like_the_full_pass():
 
     x = torch.randn(10, 3)
     np.testing.assert_allclose(batched(lambda t: t * 2, x, batch_size=3).numpy(), (x * 2).numpy())
+
+
+def test_set_determinism_sets_the_flag_without_loading_the_compiler():
+    """Every pipeline job calls set_determinism; the public torch.use_deterministic_algorithms
+    imports torch._inductor (~3 s per job). A fresh interpreter shows which modules load."""
+    code = ("import sys; from aebench.train import set_determinism; import torch; "
+            "set_determinism(0, 1); "
+            "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

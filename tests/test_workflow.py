@@ -13,6 +13,19 @@ from _workflow import SMOKE, snakemake
 # `smoke_run` (conftest.py): the smoke preset run once per session in a copy of the repo.
 
 
+@pytest.fixture(scope="module")
+def report_html(smoke_run):
+    """`snakemake --report` of the smoke run, built once; each experiment's test checks its
+    own categories and files in it."""
+    snakemake(smoke_run, *SMOKE, "--report", "report.html")
+    return (smoke_run / "report.html").read_text(errors="replace")
+
+
+def assert_in_report(html: str, names) -> None:
+    missing = [n for n in names if n not in html]
+    assert not missing, f"not in the report: {missing}"
+
+
 def test_smoke_run_produces_every_table_and_figure(smoke_run):
     res = smoke_run / "results"
     for exp in ("e1", "e2", "e3", "e4", "e5"):
@@ -48,13 +61,11 @@ def test_same_seed_same_numbers_across_runs(smoke_run, tmp_path):
         assert after[k] == before[k]
 
 
-def test_report_holds_every_figure(smoke_run):
-    snakemake(smoke_run, *SMOKE, "--report", "report.html")
-    html = (smoke_run / "report.html").read_text(errors="replace")
-    for name in ["reconstructions.png", "principal_angles.png", "codes_2d.png", "claims.csv",
-                 "learning_curves.png", "E1 PCA vs deep AE", "E3 2-D codes", "top_hits.png",
-                 "E4 text retrieval", "E5 image retrieval"]:
-        assert name in html, name
+def test_report_holds_every_figure(report_html):
+    assert_in_report(report_html, [
+        "reconstructions.png", "principal_angles.png", "codes_2d.png", "claims.csv",
+        "learning_curves.png", "E1 PCA vs deep AE", "E3 2-D codes", "top_hits.png",
+        "E4 text retrieval", "E5 image retrieval"])
 
 
 def test_lint_is_clean(smoke_run):
@@ -76,7 +87,7 @@ def test_diverging_training_fails_clearly_and_leaves_no_output(smoke_run):
     assert not (smoke_run / "results/models/autoencoders/linear_tied/seed0/model.pt").exists()
 
 
-def test_e7_variants_in_smoke_outputs(smoke_run):
+def test_e7_variants_in_smoke_outputs(smoke_run, report_html):
     res = smoke_run / "results"
     long = pd.read_csv(res / "e7" / "metrics.csv")
     models = {"ae_plain", "ae_sparse", "dae_gauss", "dae_mask", "cae"}
@@ -91,10 +102,10 @@ def test_e7_variants_in_smoke_outputs(smoke_run):
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E7.dae_gauss_denoises", "E7.dae_mask_denoises", "E7.cae_contracts",
             "E7.sparse_codes"} <= set(claims.id)
-    snakemake(smoke_run, *SMOKE, "--report", "report_e7.html")
-    html = (smoke_run / "report_e7.html").read_text(errors="replace")
-    assert "E7 AE variants" in html and "denoising.png" in html
-def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run):
+    assert_in_report(report_html, ["E7 AE variants", "denoising.png"])
+
+
+def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html):
     res = smoke_run / "results"
     e9 = pd.read_csv(res / "e9" / "metrics.csv").pivot_table(index=["model", "seed"],
                                                             columns="metric", values="value")
@@ -113,13 +124,10 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run):
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E9.deconv_is_conv", "E9.unpool_vs_upsample", "E10.l2_wider_grid"} <= set(claims.id)
-    snakemake(smoke_run, *SMOKE, "--report", "report_e9_e10.html")
-    html = (smoke_run / "report_e9_e10.html").read_text(errors="replace")
-    for name in ["E9 conv AE", "E10 generator", "grids.png", "max probability"]:
-        assert name in html, name
+    assert_in_report(report_html, ["E9 conv AE", "E10 generator", "grids.png", "max probability"])
 
 
-def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run):
+def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run, report_html):
     res = smoke_run / "results"
     e6 = pd.read_csv(res / "e6" / "metrics.csv")
     inits = {"random", "sae", "sdae", "dbn"}
@@ -144,7 +152,5 @@ def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run):
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E6.dbn_vs_random", "E6.dbn_gain_few_labels", "E8.rbm_features"} <= set(claims.id)
-    snakemake(smoke_run, *SMOKE, "--report", "report_e6_e8.html")
-    html = (smoke_run / "report_e6_e8.html").read_text(errors="replace")
-    for name in ["E6 pre-training", "E8 RBM and DBN", "error_vs_budget.png", "filters.png"]:
-        assert name in html, name
+    assert_in_report(report_html, ["E6 pre-training", "E8 RBM and DBN", "error_vs_budget.png",
+                                   "filters.png"])
