@@ -82,12 +82,14 @@ def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100
     recall_at = torch.zeros(len(ks), dtype=torch.float64, device=device)
     ap_sum = torch.zeros((), dtype=torch.float64, device=device)
     k_idx = torch.as_tensor([k - 1 for k in ks], device=device, dtype=torch.long)
-    tops = []
+    # Filled in place: one small tensor kept per chunk would sit between the chunk's large
+    # freed buffers on the malloc heap, so each next chunk needs fresh memory (measured: peak
+    # RSS grew ~200 MB per 1000 queries, 4.2 GB for 10k x 60k on pixels).
+    top = torch.empty(len(q), min(n_top, len(db)), dtype=torch.long)
     for i in range(0, len(q), chunk):
         order = torch.sort(_distance(q[i:i + chunk], db, metric, db_sq), dim=1, stable=True).indices
         rel = ydb[order] == yq[i:i + chunk, None]  # bool: is the item at rank r relevant
-        # a copy: a slice (and .cpu() of a CPU tensor) would keep all of `order` alive
-        tops.append(order[:, :n_top].to("cpu", copy=True))
+        top[i:i + chunk] = order[:, :top.shape[1]].cpu()  # a copy into `top`, not a view
         del order
         # running count of relevant items; float32 counts are exact up to 2^24 items
         cum = rel.cumsum(1, dtype=torch.float32)
@@ -106,5 +108,5 @@ def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100
         precision_at={k: float(hits_at[j] / (n * k)) for j, k in enumerate(ks)},
         recall_at={k: float(recall_at[j] / n) for j, k in enumerate(ks)},
         mean_ap=float(ap_sum / n),
-        top=torch.cat(tops).numpy(),
+        top=top.numpy(),
     )
