@@ -97,3 +97,20 @@ def test_slurm_request_carries_gpu_and_model(tmp_path):
                   "--config", "gpu=0", "gpu_model=a100")
     requests = re.findall(r"resources: (.*)", r.stdout + r.stderr)
     assert any("gpu=0" in q for q in requests) and not any("gpu_model" in q for q in requests)
+
+
+def test_slurm_profile_gives_every_training_rule_more_than_the_default_runtime():
+    """A training rule left on the profile's default (30 min) would be killed by SLURM in the
+    middle of a full-data run: each rule that requests training resources needs its own entry."""
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
+    default = profile["default-resources"]["runtime"]
+    training_rules = []
+    for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
+        for block in re.split(r"\n(?=rule )", smk.read_text()):
+            name = re.match(r"rule (\w+):", block)
+            if name and "training_resources()" in block:
+                training_rules.append(name.group(1))
+    assert {"train_autoencoder", "e6_pretrain", "e6_finetune"} <= set(training_rules)
+    short = {r: profile["set-resources"].get(r, {}).get("runtime", default)
+             for r in training_rules}
+    assert all(v > default for v in short.values()), short
