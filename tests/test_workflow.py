@@ -85,6 +85,9 @@ def test_diverging_training_fails_clearly_and_leaves_no_output(smoke_run):
     assert "aebench: DivergenceError: [linear_tied seed 0] training diverged" in out
     assert not (smoke_run / target).exists()
     assert not (smoke_run / "results/models/autoencoders/linear_tied/seed0/model.pt").exists()
+    # put the model back: the smoke run is shared by the tests that follow
+    snakemake(smoke_run, target, *SMOKE)
+    assert (smoke_run / target).exists()
 
 
 def test_e7_variants_in_smoke_outputs(smoke_run, report_html):
