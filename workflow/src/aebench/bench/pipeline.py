@@ -31,7 +31,7 @@ def copy_workflow(repo: Path, work: Path) -> None:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
 
 
-def snakemake(work: Path, args: list[str], log=print) -> tuple[float, str]:
+def snakemake(work: Path, args: list[str]) -> tuple[float, str]:
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=work, capture_output=True,
                        text=True)
