@@ -86,7 +86,7 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 256
     lr: float = 1e-3
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # decoupled (AdamW): each step shrinks weights by lr * this
     patience: int = 10  # epochs without a better validation loss before stopping
     lr_decay: float = 1.0  # multiply lr by this each epoch (1 = constant)
     # "bce" (images in [0,1], Hinton's choice), "mse", or "softmax_ce" (word frequencies vs a

@@ -131,11 +131,16 @@ def classification_validation_loss(model, val, cfg: TrainConfig) -> float:
 
 
 def _make_optimizer(model, cfg: TrainConfig, device: torch.device):
+    # Weight decay is decoupled (AdamW): L2 added to the gradient (Adam's weight_decay) is
+    # rescaled by Adam's per-weight step size, so it mostly slows training. Measured on the
+    # full-MNIST ae30 after 14 epochs, validation BCE: no decay 0.0913, Adam's L2 at 1e-5
+    # 0.1076, AdamW at 0.05 0.0926. Without decay both are plain Adam.
+    opt = torch.optim.AdamW if cfg.weight_decay else torch.optim.Adam
     kwargs = dict(lr=cfg.lr, weight_decay=cfg.weight_decay)
     try:  # the fused kernel does the whole update in one pass (CPU and CUDA in torch 2.4+)
-        return torch.optim.Adam(model.parameters(), fused=True, **kwargs)
+        return opt(model.parameters(), fused=True, **kwargs)
     except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), **kwargs)
+        return opt(model.parameters(), **kwargs)
 
 
 def _to_device(x, device):
