@@ -1,9 +1,11 @@
 """Write the pipeline's claims table into README.md (between the results markers).
 
-    python -m aebench.readme results/tables/claims.csv README.md --note "how it was run"
+    python -m aebench.readme README.md results/tables/claims.csv --note "how it was run"
 
 The numbers are copied from the gather step's output, never typed; the note records the
-preset, seeds and machine that produced them.
+preset, seeds and machine that produced them. Several runs (e.g. one per experiment, when
+the full default does not fit one session) give one table each: repeat the claims file and
+its ``--note`` in the same order. A run's claims for experiments it did not run are left out.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ import pandas as pd
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def render(claims: pd.DataFrame, note: str) -> str:
-    cols = ["id", "claim", "anchor", "ours", "tolerance", "verdict"]
-    return f"{START}\n{note}\n\n{claims[cols].to_markdown(index=False)}\n{END}"
+COLUMNS = ["id", "claim", "anchor", "ours", "tolerance", "verdict"]
+
+
+def render(runs: list[tuple[pd.DataFrame, str]]) -> str:
+    """One note + table per run, keeping only the claims that run measured."""
+    parts = []
+    for claims, note in runs:
+        measured = claims[~claims["verdict"].astype(str).str.startswith("n/a")]
+        parts.append(f"{note}\n\n{measured[COLUMNS].to_markdown(index=False)}")
+    return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
 
 def update(readme: Path, block: str) -> str:
@@ -32,11 +41,16 @@ def update(readme: Path, block: str) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("claims", type=Path)
     ap.add_argument("readme", type=Path)
-    ap.add_argument("--note", required=True, help="how the numbers were produced")
+    ap.add_argument("claims", type=Path, nargs="+", help="claims.csv of one or more runs")
+    ap.add_argument("--note", action="append", required=True,
+                    help="how the numbers were produced: one per claims file, same order")
     a = ap.parse_args(argv)
-    a.readme.write_text(update(a.readme, render(pd.read_csv(a.claims), a.note)))
+    if len(a.note) != len(a.claims):
+        ap.error(f"{len(a.claims)} claims file(s) but {len(a.note)} --note(s): give one note "
+                 "per claims file, in the same order")
+    runs = [(pd.read_csv(c), n) for c, n in zip(a.claims, a.note)]
+    a.readme.write_text(update(a.readme, render(runs)))
 
 
 if __name__ == "__main__":
