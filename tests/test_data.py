@@ -116,3 +116,8 @@ def test_20news_from_mirror(tmp_path, mirror):
         assert p.x_train[:, p.vocabulary.index(word)].sum() < 0.1 * len(p.x_train)
     assert sources["verified_by"] == "20news-bydate.sha256"
     assert set(p.y_val) == set(range(20))  # validation drawn from all groups
+    # the bydate tree is in group order: a test subset (quick preset) must still hold them all
+    small, _, _ = data.prepare("20news", tmp_path / "raw", mirror, allow_download=False,
+                               n_test=500)
+    assert set(small.y_test) == set(range(20))
+    assert np.array_equal(small.x_test, p.x_test[:500])

@@ -379,11 +379,14 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
         docs = [strip_newsgroup_quoting(strip_newsgroup_footer(strip_newsgroup_header(d)))
                 for d in b.data]
         splits[split] = (docs, np.asarray(b.target), list(b.target_names))
-    # Shuffle train once with a fixed seed: the bydate tree is ordered by group, so taking
-    # "the last n_val" as validation would otherwise give one group only.
+    # Shuffle each split once with a fixed seed: the bydate tree is ordered by group, so "the
+    # last n_val" as validation, "the first n_test" of a subset (quick preset) or the first
+    # points of a scatter would otherwise hold a few groups only.
+    for seed, split in enumerate(("train", "test")):
+        docs, y, classes = splits[split]
+        order = np.random.RandomState(seed).permutation(len(y))
+        splits[split] = ([docs[i] for i in order], y[order], classes)
     docs, y, classes = splits["train"]
-    order = np.random.RandomState(0).permutation(len(y))
-    docs, y = [docs[i] for i in order], y[order]
     vec = CountVectorizer(max_features=vocab_size, stop_words="english")
     x = vec.fit_transform(docs).toarray().astype(np.float32)
     xt = vec.transform(splits["test"][0]).toarray().astype(np.float32)
