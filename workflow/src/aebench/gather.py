@@ -10,6 +10,9 @@ import yaml
 
 from .metrics import mean_ci
 
+# Verdicts of claims this run could not judge start with this (README tables leave them out).
+NOT_JUDGED = "n/a"
+
 
 def summarize(long: pd.DataFrame) -> pd.DataFrame:
     """One row per (experiment, model, metric): mean, 95% CI half-width, number of seeds."""
@@ -84,10 +87,10 @@ def evaluate_claims(claims: list[dict], summary: pd.DataFrame) -> pd.DataFrame:
         row = {"id": c["id"], "claim": c["claim"], "metric": c["metric"],
                "anchor": c.get("anchor_text", c.get("anchor", "")), "source": c.get("source", "")}
         if r is None or ("model" in c["check"] and o is None):
-            row.update(ours="n/a", tolerance="", verdict="n/a (not in this run)")
+            row.update(ours="n/a", tolerance="", verdict=f"{NOT_JUDGED} (not in this run)")
         elif c.get("dataset") and r.dataset != c["dataset"]:
             row.update(ours=f"{c['model']}: {fmt(r.mean, r.ci95)} on {r.dataset}", tolerance="",
-                       verdict=f"n/a (anchor is for {c['dataset']})")
+                       verdict=f"{NOT_JUDGED} (anchor is for {c['dataset']})")
         else:
             ok, tol = _check(c["check"], r.mean, o.mean if o is not None else None, c.get("anchor"))
             ours = f"{c['model']}: {fmt(r.mean, r.ci95)}"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .gather import NOT_JUDGED
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -26,7 +28,7 @@ def render(runs: list[tuple[pd.DataFrame, str]]) -> str:
     """One note + table per run, keeping only the claims that run measured."""
     parts = []
     for claims, note in runs:
-        measured = claims[~claims["verdict"].astype(str).str.startswith("n/a")]
+        measured = claims[~claims["verdict"].astype(str).str.startswith(NOT_JUDGED)]
         parts.append(f"{note}\n\n{measured[COLUMNS].to_markdown(index=False)}")
     return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
