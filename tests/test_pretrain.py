@@ -75,7 +75,7 @@ def test_lower_layers_stay_frozen_while_the_next_layer_trains():
         b = torch.nn.Parameter(torch.randn(n_out))
         returned.append((w.data, b.data))
         snapshots.append((w.detach().clone(), b.detach().clone()))  # as layer k finished
-        return w, b, [{"epoch": 1}]
+        return w, b, torch.zeros(h_tr.shape[1]), [{"epoch": 1}]
 
     stack = pretrain.greedy_stack(x, x[:5], [6, 5, 4, 3], train_layer, **QUIET)
     for (w, b), (w0, b0) in zip(zip(stack.weights, stack.biases), snapshots):
@@ -134,7 +134,8 @@ def test_stack_survives_save_and_load(tmp_path):
     s.save(tmp_path / "stack.pt")
     t = pretrain.Stack.load(tmp_path / "stack.pt")
     assert t.dims == [10, 8, 6] and t.info["kind"] == "random"
-    assert all(torch.equal(u, v) for u, v in zip(s.weights + s.biases, t.weights + t.biases))
+    assert all(torch.equal(u, v) for u, v in zip(s.weights + s.biases + s.visible_biases,
+                                                  t.weights + t.biases + t.visible_biases))
 
 
 # --------------------------------------------------------------------------- RBM
@@ -149,6 +150,94 @@ def test_rbm_learns_and_is_deterministic(digits):
     assert torch.equal(rbm.weight, again.weight)
     # its forward pass is an AE encoder layer: p(h|v) = sigmoid(W v + c)
     assert torch.allclose(rbm.hidden_prob(v[:5]), torch.sigmoid(v[:5] @ rbm.weight.t() + rbm.h_bias))
+
+
+def test_rbm_with_linear_hidden_units(digits):
+    """The code layer's RBM: E[h|v] = W v + c (no squashing), and CD-1 with Gaussian hidden
+    samples still learns, at its own rate lr_linear (1200 digits need a larger one than the
+    1e-3 of 55k MNIST images: at 1e-3 the error has barely moved after 10 epochs)."""
+    v = torch.as_tensor(digits.x_train)
+    cfg = RBMConfig(epochs=10, batch_size=50, lr_linear=3e-2)
+    rbm, hist = train_rbm(v, torch.as_tensor(digits.x_val), 8, cfg, seed=0, device="cpu",
+                          linear_hidden=True, **QUIET)
+    assert rbm.linear_hidden and hist[0]["lr"] == 3e-2
+    assert torch.allclose(rbm.hidden_prob(v[:5]), v[:5] @ rbm.weight.t() + rbm.h_bias)
+    assert hist[-1]["val_loss"] < 0.5 * hist[0]["val_loss"]
+    assert (rbm.hidden_prob(v).abs() > 1).any()  # not confined to (0, 1) like a sigmoid
+
+
+# --------------------------------------------------------------------------- unrolling
+
+
+def test_unrolled_dbn_is_the_stack_encoder_and_its_transpose(digits):
+    """Hinton & Salakhutdinov's unrolling: the encoder computes the stack's codes, each
+    decoder layer is the RBM run downwards (W transposed, visible bias), and the top RBM of a
+    linear-code AE has linear hidden units."""
+    from aebench.models import build
+
+    set_determinism(0, threads=1)
+    dims = [64, 40, 20, 6]
+    stack = pretrain.pretrain("rbm", digits.x_train, digits.x_val, dims, {"linear_top": True},
+                              SETTINGS, seed=0, device="cpu", **QUIET)
+    net = build("mlp", 64, hidden=[40, 20], code_dim=6, activation="sigmoid")
+    pretrain.unroll(stack, net)
+    x = torch.as_tensor(digits.x_test[:7])
+    below = stack.codes(x, 2)
+    with torch.no_grad():
+        assert torch.allclose(net.encode(x), below @ stack.weights[2].t() + stack.biases[2],
+                              atol=1e-5)  # linear code = the top RBM's E[h|v]
+        h = net.encode(x)
+        for w, vb in zip(stack.weights[::-1], stack.visible_biases[::-1]):
+            h = torch.sigmoid(h @ w + vb)
+        assert torch.allclose(net(x), h, atol=1e-6)
+    with pytest.raises(ValueError, match="cannot unroll"):
+        pretrain.unroll(stack, build("mlp", 64, hidden=[40], code_dim=6, activation="sigmoid"))
+
+
+def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digits, monkeypatch):
+    from aebench.methods import check_model_config, make_method
+
+    params = {"hidden": [32], "code_dim": 8, "activation": "sigmoid",
+              "pretrain": {"kind": "rbm", "params": {"epochs": 3, "batch_size": 50}}}
+    starts, stacks = [], []
+    real_fit, real_unroll = train.fit, pretrain.unroll
+
+    def fit_spy(net, *a, **kw):
+        starts.append(copy.deepcopy(net.state_dict()))
+        return real_fit(net, *a, **kw)
+
+    def unroll_spy(stack, net):
+        stacks.append(stack)
+        return real_unroll(stack, net)
+
+    monkeypatch.setattr(train, "fit", fit_spy)
+    monkeypatch.setattr(pretrain, "unroll", unroll_spy)
+
+    def once():
+        set_determinism(0, threads=1)
+        m = make_method("autoencoder", params, {"epochs": 2, "batch_size": 64})
+        m.fit(digits, seed=0, log=lambda s: None, device="cpu")
+        return m
+
+    a, b = once(), once()
+    stack, start = stacks[0], starts[0]
+    assert stack.info["kind"] == "rbm" and stack.dims == [64, 32, 8]
+    assert torch.equal(start["enc.0.weight"], stack.weights[0])
+    assert torch.equal(start["dec.1.weight"], stack.weights[0].t())
+    assert torch.equal(start["dec.1.bias"], stack.visible_biases[0])
+    assert not torch.equal(a.net.enc[0].weight, stack.weights[0])  # then fine-tuned
+    assert np.array_equal(a.encode(digits.x_test), b.encode(digits.x_test))  # deterministic
+
+    # the stack's logistic units fit only a sigmoid MLP; unknown init kinds are named
+    relu = {**params, "activation": "relu"}
+    with pytest.raises(ValueError, match="models.m: pretrain: needs .*activation: sigmoid"):
+        check_model_config("m", {"kind": "autoencoder", "params": relu})
+    bad = {**params, "pretrain": {"kind": "boltzmann"}}
+    with pytest.raises(ValueError, match="pretrain.kind: unknown kind 'boltzmann'"):
+        check_model_config("m", {"kind": "autoencoder", "params": bad})
+    bad = {**params, "pretrain": {"kind": "rbm", "params": {"epoch": 3}}}
+    with pytest.raises(ValueError, match="models.m: pretrain: .*epoch"):
+        check_model_config("m", {"kind": "autoencoder", "params": bad})
 
 
 # --------------------------------------------------------------------------- fine-tuning

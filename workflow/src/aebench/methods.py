@@ -190,13 +190,22 @@ class LSAMethod(DecompositionMethod):
             raise ValueError("lsa: weighting must be 'tfidf' or 'log'")
 
 
+# Autoencoder params that set how it is trained, not its architecture.
+TRAINING_PARAM_KEYS = (*variants.PARAM_KEYS, "pretrain")
+
+
 @register("autoencoder", torch_based=True)
 class AutoencoderMethod(Method):
-    """Any architecture of :mod:`aebench.models`, trained by :func:`aebench.train.fit`."""
+    """Any architecture of :mod:`aebench.models`, trained by :func:`aebench.train.fit`.
+
+    ``pretrain: {kind, params}`` (an init of :mod:`aebench.pretrain`, e.g. ``rbm``) first
+    trains a greedy stack on the encoder's layer sizes and unrolls it into encoder and decoder
+    (Hinton & Salakhutdinov 2006); :func:`aebench.train.fit` then fine-tunes the whole net.
+    """
 
     def _spec(self):
-        """(architecture name, its params): the variant settings are not the architecture's."""
-        params = {k: v for k, v in self.params.items() if k not in variants.PARAM_KEYS}
+        """(architecture name, its params): the training settings are not the architecture's."""
+        params = {k: v for k, v in self.params.items() if k not in TRAINING_PARAM_KEYS}
         return params.pop("arch", "mlp"), params
 
     def objective(self):
@@ -221,11 +230,28 @@ class AutoencoderMethod(Method):
         self.device = resolve_device(device)
         torch.manual_seed(seed)  # weight init depends on the seed only
         self.net = arch.build(name, data.dim, **params)
-        history = fit(self.net, self.inputs(data.x_train), self.inputs(data.x_val), cfg,
+        x_train, x_val = self.inputs(data.x_train), self.inputs(data.x_val)
+        if "pretrain" in self.params:
+            self._pretrain(x_train, x_val, cfg, seed, log)
+        history = fit(self.net, x_train, x_val, cfg,
                       seed=seed, device=self.device, objective=self.objective(),
                       log=log, name=runtime.get("name", self.kind))
         self.net.eval()
         return history
+
+    def _pretrain(self, x_train, x_val, cfg: TrainConfig, seed: int, log) -> None:
+        from . import pretrain
+
+        entry, spec = self.params["pretrain"], self.net.spec
+        # A linear code layer is pre-trained as an RBM with linear hidden units; `ae` layers
+        # are trained with the model's own training settings.
+        settings = {"rbm": {"linear_top": spec.code_activation == "linear"},
+                    "pretrain": cfg.to_dict()}
+        dims = [spec.input_dim, *spec.hidden, spec.code_dim]
+        log(f"pre-training {dims} ({entry['kind']}), then unrolling it into the autoencoder")
+        stack = pretrain.pretrain(entry["kind"], x_train, x_val, dims, entry.get("params", {}),
+                                  settings, seed, self.device, log)
+        pretrain.unroll(stack, self.net)
 
     def _apply(self, fn, x):
         import torch
@@ -265,6 +291,7 @@ class AutoencoderMethod(Method):
         torch.save({"kind": self.kind, "arch": name, "params": params, "input": self.input,
                     "train": self.train_cfg,
                     "variant": {k: self.params[k] for k in variants.PARAM_KEYS if k in self.params},
+                    "pretrain": self.params.get("pretrain"),
                     "input_dim": self.net.spec.input_dim, "state": self.net.state_dict()}, path)
 
     @staticmethod
@@ -284,16 +311,27 @@ class AutoencoderMethod(Method):
     @classmethod
     def check_own_params(cls, params, train):
         variants.parse(params)
-        params = {k: v for k, v in params.items() if k not in variants.PARAM_KEYS}
+        pre = params.get("pretrain")
+        params = {k: v for k, v in params.items() if k not in TRAINING_PARAM_KEYS}
         name = params.pop("arch", "mlp")
         if name not in SPECS:
             raise ValueError(f"unknown arch {name!r}; known: {sorted(SPECS)}")
         spec_cls = SPECS[name]
         try:
-            spec_cls(input_dim=1, **params)
+            spec = spec_cls(input_dim=1, **params)
         except TypeError as e:
             raise ValueError(f"{e}".replace("__init__()", spec_cls.__name__)) from None
         TrainConfig.from_dict(train)
+        if pre is not None:
+            from .pretrain import check_init
+
+            if not isinstance(pre, dict):
+                raise ValueError("pretrain: must be a mapping {kind, params}")
+            check_init(pre, "pretrain")
+            # The stack's units are logistic and its layers are unrolled into an untied MLP.
+            if name != "mlp" or spec.tied or spec.activation != "sigmoid":
+                raise ValueError("pretrain: needs arch: mlp, tied: false and activation: "
+                                 "sigmoid (a stack's hidden units are logistic)")
 
 
 def model_file(kind: str) -> str:

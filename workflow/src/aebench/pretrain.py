@@ -32,9 +32,14 @@ class RBMConfig:
     momentum: float = 0.9  # 0.5 for the first `initial_momentum_epochs`, then this
     initial_momentum_epochs: int = 5
     weight_decay: float = 2e-4  # L2 on W, as in Hinton's guide
+    # The top RBM with linear (Gaussian) hidden units, and its much smaller learning rate:
+    # the code layer of Hinton & Salakhutdinov's autoencoder (set for a linear-code AE).
+    linear_top: bool = False
+    lr_linear: float = 1e-3
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or not 0 <= self.momentum < 1:
+        if (self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.lr_linear <= 0
+                or not 0 <= self.momentum < 1):
             raise ValueError(f"rbm settings: epochs/batch_size >= 1, lr > 0, 0 <= momentum < 1; "
                              f"got {asdict(self)}")
 
@@ -44,25 +49,30 @@ init_kind = registrar(INITS)  # @init_kind("rbm") registers an init
 
 @dataclass
 class Stack:
-    """The hidden layers of the classifier: ``weights[k]`` is (dims[k+1], dims[k])."""
+    """The hidden layers of the classifier: ``weights[k]`` is (dims[k+1], dims[k]).
+
+    ``visible_biases[k]`` (dims[k]) is layer k's bias in the generative direction (an RBM's
+    visible bias, an AE layer's decoder bias): what :func:`unroll` gives the decoder.
+    """
 
     dims: list[int]
     weights: list = field(default_factory=list)  # torch tensors
     biases: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    visible_biases: list = field(default_factory=list)
 
     def save(self, path) -> None:
         import torch
 
         torch.save({"dims": self.dims, "weights": self.weights, "biases": self.biases,
-                    "info": self.info}, path)
+                    "visible_biases": self.visible_biases, "info": self.info}, path)
 
     @staticmethod
     def load(path) -> "Stack":
         import torch
 
         d = torch.load(path, map_location="cpu", weights_only=False)
-        return Stack(d["dims"], d["weights"], d["biases"], d["info"])
+        return Stack(d["dims"], d["weights"], d["biases"], d["info"], d["visible_biases"])
 
     def codes(self, x, upto: int | None = None):
         """Sigmoid activations of layer ``upto`` (default: the top) for inputs ``x``."""
@@ -78,9 +88,9 @@ class Stack:
 def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=print) -> Stack:
     """Train ``len(dims) - 1`` layers one after the other.
 
-    ``train_layer(h_train, h_val, n_out, k) -> (weight, bias, history)`` learns layer ``k``
-    from the codes ``h`` of the layers below it; its weights are then frozen: cloned,
-    detached, and used only to compute the next layer's input.
+    ``train_layer(h_train, h_val, n_out, k) -> (weight, bias, visible_bias, history)`` learns
+    layer ``k`` from the codes ``h`` of the layers below it; its weights are then frozen:
+    cloned, detached, and used only to compute the next layer's input.
     """
     import torch
 
@@ -90,10 +100,11 @@ def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=pri
     for k, n_out in enumerate(dims[1:]):
         log(f"layer {k + 1}/{len(dims) - 1}: {dims[k]} -> {n_out}, on the codes of "
             f"{k} frozen layer(s)")
-        w, b, hist = train_layer(h_tr, h_va, n_out, k)
-        w, b = w.detach().cpu().clone(), b.detach().cpu().clone()
+        w, b, vb, hist = (t.detach().cpu().clone() if torch.is_tensor(t) else t
+                          for t in train_layer(h_tr, h_va, n_out, k))
         stack.weights.append(w)
         stack.biases.append(b)
+        stack.visible_biases.append(vb)
         stack.info["history"] += [{"layer": k + 1, **row} for row in hist]
         with torch.no_grad():
             h_tr = torch.sigmoid(h_tr @ w.t() + b)
@@ -115,7 +126,8 @@ def random_init(x_train, x_val, dims, params, settings, seed, device, log) -> St
     layers = [torch.nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])]
     log(f"random init of {dims} (nn.Linear default, seed {seed})")
     return Stack(list(dims), [m.weight.detach().clone() for m in layers],
-                 [m.bias.detach().clone() for m in layers], {"history": []})
+                 [m.bias.detach().clone() for m in layers], {"history": []},
+                 [torch.zeros(n) for n in dims[:-1]])
 
 
 @init_kind("ae")
@@ -141,7 +153,7 @@ def autoencoder_init(x_train, x_val, dims, params, settings, seed, device, log) 
         net = build("mlp", h_tr.shape[1], hidden=[], code_dim=n_out, code_activation="sigmoid")
         hist = fit(net, h_tr, h_va, cfg, seed=seed + 1000 * k, device=device,
                    objective=objective, log=log, name=f"ae layer {k + 1}")
-        return net.enc[0].weight, net.enc[0].bias, hist
+        return net.enc[0].weight, net.enc[0].bias, net.dec[0].bias, hist
 
     return greedy_stack(x_train, x_val, dims, train_layer, log)
 
@@ -149,15 +161,18 @@ def autoencoder_init(x_train, x_val, dims, params, settings, seed, device, log) 
 @init_kind("rbm")
 def rbm_init(x_train, x_val, dims, params, settings, seed, device, log) -> Stack:
     """A DBN (Hinton, Osindero & Teh 2006): each layer an RBM trained by CD-1
-    (:mod:`aebench.rbm`) on the hidden probabilities of the RBM below."""
+    (:mod:`aebench.rbm`) on the hidden probabilities of the RBM below (with ``linear_top``,
+    the top RBM has linear hidden units: Hinton & Salakhutdinov's code layer)."""
     from .rbm import RBMConfig, train_rbm
 
     cfg = RBMConfig(**{**settings["rbm"], **params})
+    top = len(dims) - 2
 
     def train_layer(h_tr, h_va, n_out, k):
         rbm, hist = train_rbm(h_tr, h_va, n_out, cfg, seed=seed + 1000 * k, device=device,
-                              log=log, name=f"rbm layer {k + 1}")
-        return rbm.weight, rbm.h_bias, hist
+                              log=log, name=f"rbm layer {k + 1}",
+                              linear_hidden=cfg.linear_top and k == top)
+        return rbm.weight, rbm.h_bias, rbm.v_bias, hist
 
     return greedy_stack(x_train, x_val, dims, train_layer, log)
 
@@ -165,26 +180,51 @@ def rbm_init(x_train, x_val, dims, params, settings, seed, device, log) -> Stack
 def check_inits(inits: dict) -> None:
     """Fail fast on an unknown init kind or bad params (called when the config is loaded)."""
     for name, entry in inits.items():
-        kind, params = entry.get("kind"), entry.get("params", {})
-        if kind not in INITS:
-            raise ValueError(f"experiments.e6.inits.{name}.kind: unknown kind {kind!r}; "
-                             f"known: {sorted(INITS)}")
-        try:
-            if kind == "ae":
-                extra = set(params) - set(variants.PARAM_KEYS)
-                if extra:
-                    raise ValueError(f"unknown param(s) {sorted(extra)}; "
-                                     f"known: {list(variants.PARAM_KEYS)}")
-                variants.parse(params)
-            elif kind == "rbm":
-                RBMConfig(**params)
-            elif params and kind == "random":
-                raise ValueError("random takes no params")
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"experiments.e6.inits.{name}: {e}") from None
+        check_init(entry, f"experiments.e6.inits.{name}")
+
+
+def check_init(entry: dict, where: str) -> None:
+    """One ``{kind, params}`` init entry; ``where`` is its place in the config."""
+    kind, params = entry.get("kind"), entry.get("params", {})
+    extra = set(entry) - {"kind", "params"}
+    if extra:
+        raise ValueError(f"{where}: unknown key(s) {sorted(extra)}; an init is {{kind, params}}")
+    if kind not in INITS:
+        raise ValueError(f"{where}.kind: unknown kind {kind!r}; known: {sorted(INITS)}")
+    try:
+        if kind == "ae":
+            extra = set(params) - set(variants.PARAM_KEYS)
+            if extra:
+                raise ValueError(f"unknown param(s) {sorted(extra)}; "
+                                 f"known: {list(variants.PARAM_KEYS)}")
+            variants.parse(params)
+        elif kind == "rbm":
+            RBMConfig(**params)
+        elif params and kind == "random":
+            raise ValueError("random takes no params")
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 def pretrain(kind: str, x_train, x_val, dims, params, settings, seed, device, log=print) -> Stack:
     stack = INITS[kind](x_train, x_val, dims, params, settings, seed, device, log)
     stack.info.update(kind=kind, params=params, seed=seed)
     return stack
+
+
+def unroll(stack: Stack, net) -> None:
+    """Copy a stack into an MLP autoencoder (Hinton & Salakhutdinov 2006, Fig. 1): encoder
+    layer k gets ``W_k`` and the hidden bias, the mirror decoder layer gets ``W_k`` transposed
+    and the visible bias. Encoder and decoder are then fine-tuned as untied weights."""
+    import torch
+
+    dims = [net.spec.input_dim, *net.spec.hidden, net.spec.code_dim]
+    if list(stack.dims) != dims or net.dec is None:
+        raise ValueError(f"cannot unroll a {stack.dims} stack into an untied {dims} autoencoder")
+    with torch.no_grad():
+        for layer, w, b in zip(net.enc, stack.weights, stack.biases):
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+        for layer, w, vb in zip(net.dec, stack.weights[::-1], stack.visible_biases[::-1]):
+            layer.weight.copy_(w.t())
+            layer.bias.copy_(vb)
