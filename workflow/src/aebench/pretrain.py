@@ -72,7 +72,8 @@ class Stack:
         import torch
 
         d = torch.load(path, map_location="cpu", weights_only=False)
-        return Stack(d["dims"], d["weights"], d["biases"], d["info"], d["visible_biases"])
+        # Stacks saved before visible biases were kept load without them (E6/E8 never use them).
+        return Stack(d["dims"], d["weights"], d["biases"], d["info"], d.get("visible_biases", []))
 
     def codes(self, x, upto: int | None = None):
         """Sigmoid activations of layer ``upto`` (default: the top) for inputs ``x``."""
