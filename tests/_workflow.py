@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aebench.bench import pipeline
+from aebench_bench import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ["--configfile", "workflow/presets/smoke.yaml"]

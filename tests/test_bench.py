@@ -1,4 +1,4 @@
-"""The benchmark's machinery (python -m aebench.bench); its timings are printed, never asserted."""
+"""The benchmark's machinery (python -m aebench_bench); its timings are printed, never asserted."""
 
 import re
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from _workflow import SMOKE, copy_workflow, snakemake
-from aebench.bench import Row, markdown, pipeline, throughput
+from aebench_bench import Row, markdown, pipeline, throughput
 
 
 def test_job_counts_reads_snakemakes_dry_run(tmp_path):
@@ -25,12 +25,20 @@ def test_contenders_start_from_the_same_weights_and_learn():
     before = throughput.val_sq_err(throughput.make_model(0), torch.as_tensor(x[250:]))
     res = throughput.measure(x[:250], x[250:], epochs=2, batch_size=50, threads=1,
                              with_pythae=False, log=lambda m: None)
-    assert [r.name for r in res] == ["aebench.train.fit", "bare PyTorch loop"]
-    for r in res:
+    assert [r.name for r in res] == ["aebench.train.fit", "bare PyTorch loop", "sgemm peak"]
+    for r in res[:2]:
         assert r.samples_per_s > 0 and r.val_sq_err < before
-    rows = throughput.rows(res, "cpu")
-    ratio = next(r for r in rows if r.measure == "ours / bare loop")
-    assert ratio.value == pytest.approx(res[0].samples_per_s / res[1].samples_per_s)
+    rows = {r.measure: r for r in throughput.rows(res, "cpu")}
+    assert rows["ours / bare loop"].value == pytest.approx(res[0].samples_per_s / res[1].samples_per_s)
+    # the physical-limit row: training work per second over the machine's sgemm rate
+    frac = rows["aebench.train.fit: fraction of sgemm peak"].value
+    assert frac == pytest.approx(res[0].gflops / res[2].gflops) and 0 < frac < 1.5
+
+
+def test_training_flops_count_every_weight_six_times_per_training_sample():
+    net = throughput.make_model(0, dim=10)  # 10-1000-500-250-30 and back
+    weights = 2 * (10 * 1000 + 1000 * 500 + 500 * 250 + 250 * 30)
+    assert throughput.training_flops(net, n_train=7, n_val=3, epochs=2) == 2 * (6 * 7 + 2 * 3) * weights
 
 
 def test_markdown_table_marks_targets():

@@ -64,10 +64,10 @@ def _starts_and_ends(out: str) -> list[str]:
         m = re.search(r"^(?:local)?rule (\w+):\n.*?jobid: (\d+)", block, re.S | re.M)
         if m:
             jobid_rule[m.group(2)] = m.group(1)
-            if m.group(1) == "train_autoencoder":
+            if m.group(1) == "fit":
                 events.append("S")
         f = re.search(r"Finished jobid: (\d+)", block)
-        if f and jobid_rule.get(f.group(1)) == "train_autoencoder":
+        if f and jobid_rule.get(f.group(1)) == "fit":
             events.append("E")
     return events
 
@@ -77,40 +77,40 @@ def test_local_run_gives_each_training_job_its_own_gpu_unless_allowed(tmp_path):
     `--resources gpu=2` (the user allows sharing) they start together. Runs on CPU: the
     scheduling is Snakemake's, the device is whatever torch finds."""
     work = copy_workflow(tmp_path)
-    targets = [f"results/models/autoencoders/linear_tied/seed{s}/metrics.json" for s in (0, 1)]
+    targets = [f"results/runs/linear_tied/seed{s}" for s in (0, 1)]
     snakemake(work, "results/data/digits.npz", *SMOKE)
     r = snakemake(work, *targets, *SMOKE, "--config", "gpu=1")
     assert "gpu=1" in r.stderr
     assert _starts_and_ends(r.stderr) == ["S", "E", "S", "E"], r.stderr[-3000:]
     r = snakemake(work, *targets, *SMOKE, "--config", "gpu=1", "--resources", "gpu=2",
-                  "--forcerun", "train_autoencoder")
+                  "--forcerun", "fit")
     assert _starts_and_ends(r.stderr) == ["S", "S", "E", "E"], r.stderr[-3000:]
 
 
 def test_slurm_request_carries_gpu_and_model(tmp_path):
     """What a training job asks the scheduler for, as the slurm plugin will read it."""
     work = copy_workflow(tmp_path)
-    r = snakemake(work, "-n", "results/models/autoencoders/ae2/seed0/metrics.json", *SMOKE,
+    r = snakemake(work, "-n", "results/runs/ae2/seed0", "results/runs/pca2/seed0", *SMOKE,
                   "--config", "gpu=1", "gpu_model=a100")
-    assert re.search(r"resources:.*gpu=1, gpu_model=a100", r.stdout + r.stderr)
-    r = snakemake(work, "-n", "results/models/autoencoders/ae2/seed0/metrics.json", *SMOKE,
+    requests = re.findall(r"resources: (.*)", r.stdout + r.stderr)
+    assert any(re.search(r"gpu=1\b.*gpu_model=a100", q) for q in requests)  # ae2
+    # pca2 trains nothing with torch: no GPU, and no model for the plugin to put in --gpus
+    assert any("gpu=0" in q and "gpu_model=a100" not in q for q in requests)
+    r = snakemake(work, "-n", "results/runs/ae2/seed0", *SMOKE,
                   "--config", "gpu=0", "gpu_model=a100")
     requests = re.findall(r"resources: (.*)", r.stdout + r.stderr)
     assert any("gpu=0" in q for q in requests) and not any("gpu_model" in q for q in requests)
 
 
-def test_slurm_profile_gives_every_training_rule_more_than_the_default_runtime():
-    """A training rule left on the profile's default (30 min) would be killed by SLURM in the
-    middle of a full-data run: each rule that requests training resources needs its own entry."""
+def test_every_training_job_asks_for_more_than_the_slurm_profiles_default_runtime():
+    """A training job left on the profile's default (30 min) would be killed by SLURM in the
+    middle of a full-data run: every kind that trains with torch declares its own runtime,
+    and the profile does not cut the fit rule's requests back."""
+    from aebench.kinds import KINDS
+
     profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
     default = profile["default-resources"]["runtime"]
-    training_rules = []
-    for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
-        for block in re.split(r"\n(?=rule )", smk.read_text()):
-            name = re.match(r"rule (\w+):", block)
-            if name and "training_resources()" in block:
-                training_rules.append(name.group(1))
-    assert {"train_autoencoder", "e6_pretrain", "e6_finetune"} <= set(training_rules)
-    short = {r: profile["set-resources"].get(r, {}).get("runtime", default)
-             for r in training_rules}
-    assert all(v > default for v in short.values()), short
+    trained = {k: c.resources["runtime"] for k, c in KINDS.items() if c.torch_based}
+    assert {"autoencoder", "stack", "classifier"} <= set(trained)
+    assert all(v > default for v in trained.values()), trained
+    assert "fit" not in profile.get("set-resources", {})

@@ -24,18 +24,19 @@ def test_default_and_presets_are_valid(preset):
     cfg = base()
     if preset is not None:
         update_config(cfg, yaml.safe_load(preset.read_text()))
-    aeconfig.validate_schema(cfg)
-    aeconfig.check(cfg)
+    parsed = aeconfig.load(cfg)
+    assert parsed.enabled and all(m in parsed.models for e in parsed.enabled
+                                  for m in parsed.experiment_models(e))
 
 
-def test_misspelt_key_is_named():
+def test_misspelt_key_is_named_with_the_nearest_valid_one():
     cfg = base()
     cfg["seedz"] = [1]
-    with pytest.raises(aeconfig.ConfigError, match="seedz"):
+    with pytest.raises(aeconfig.ConfigError, match=r"unknown key 'seedz' .*did you mean 'seeds'\?"):
         aeconfig.validate_schema(cfg)
     cfg = base()
     cfg["training"]["epoch"] = 3
-    with pytest.raises(aeconfig.ConfigError, match=r"training.*'epoch'"):
+    with pytest.raises(aeconfig.ConfigError, match=r"'epoch' in training; did you mean 'epochs'\?"):
         aeconfig.validate_schema(cfg)
 
 
@@ -50,15 +51,15 @@ def test_cross_references_and_model_params():
     cfg = base()
     cfg["experiments"]["e1"]["models"] = ["pca30", "ae31"]
     with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e1 .*\['ae31'\]"):
-        aeconfig.check(cfg)
+        aeconfig.load(cfg)
     cfg = base()
     cfg["models"]["ae30"]["params"]["hiden"] = [10]
     with pytest.raises(aeconfig.ConfigError, match=r"models\.ae30: .*'hiden'"):
-        aeconfig.check(cfg)
+        aeconfig.load(cfg)
     cfg = base()
     cfg["models"]["ae30"]["kind"] = "autoencodr"
     with pytest.raises(aeconfig.ConfigError, match=r"models\.ae30\.kind: unknown kind 'autoencodr'"):
-        aeconfig.check(cfg)
+        aeconfig.load(cfg)
 
 
 def test_schema_training_keys_match_train_config():
@@ -72,12 +73,65 @@ def test_snakemake_rejects_a_misspelt_key_before_running(tmp_path):
                         "--config", "seedz=[1]"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode != 0
     out = r.stdout + r.stderr
-    assert "seedz" in out and "Additional properties are not allowed" in out
+    assert "unknown key 'seedz'" in out and "did you mean 'seeds'?" in out
     assert "Job stats" not in out
 
 
 def test_experiment_model_subsets_must_be_its_models():
     cfg = base()
     cfg["experiments"]["e5"]["binary"] = ["hash512"]
-    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e5\.binary names \['hash512'\]"):
-        aeconfig.check(cfg)
+    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e5: binary names \['hash512'\]"):
+        aeconfig.load(cfg)
+
+
+def test_experiment_settings_are_checked_by_a_schema_made_from_their_dataclass():
+    """Each experiment's block of the schema is generated from its Params dataclass: a typo,
+    a wrong type and an out-of-range value are caught before any job, and the E6 RBM settings
+    take exactly RBMConfig's fields (they used to drift apart)."""
+    from aebench.spec import RBMConfig
+
+    cfg = base()
+    cfg["experiments"]["e3"]["knn_kk"] = 5
+    with pytest.raises(aeconfig.ConfigError, match=r"'knn_kk' in experiments\.e3; did you mean 'knn_k'"):
+        aeconfig.validate_schema(cfg)
+    cfg = base()
+    cfg["experiments"]["e3"]["knn_k"] = 0
+    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e3\.knn_k: 0 is less than the minimum"):
+        aeconfig.validate_schema(cfg)
+    cfg = base()
+    cfg["experiments"]["e10"]["grid_n"] = "big"
+    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e10\.grid_n: 'big' is not of type"):
+        aeconfig.validate_schema(cfg)
+    rbm = aeconfig.schema()["properties"]["experiments"]["properties"]["e6"]["properties"]["rbm"]
+    assert set(rbm["properties"]) == {f.name for f in fields(RBMConfig)}
+
+
+def test_wrong_value_lists_the_allowed_ones():
+    cfg = base()
+    cfg["device"] = "tpu"
+    with pytest.raises(aeconfig.ConfigError, match=r"device: 'tpu' is not one of \['auto', 'cpu', 'cuda'\]"):
+        aeconfig.validate_schema(cfg)
+
+
+def test_dataset_names_come_from_the_dataset_registry():
+    from aebench.datasets import DATASETS
+
+    s = aeconfig.schema()["properties"]
+    assert set(s["datasets"]["properties"]) == set(DATASETS)
+    assert set(s["image_dataset"]["enum"]) == {n for n, d in DATASETS.items() if d.kind == "image"}
+
+
+def test_derived_model_names_may_not_shadow_configured_ones():
+    cfg = base()
+    cfg["models"]["e10_judge"] = {"kind": "pca", "params": {"n_components": 2}}
+    with pytest.raises(aeconfig.ConfigError, match="models.e10_judge: the name is taken"):
+        aeconfig.load(cfg)
+
+
+def test_an_autoencoders_rbm_pretraining_does_not_read_e6s_rbm_settings():
+    """It used to borrow a fake experiments.e6 block; now its RBMConfig is its own."""
+    cfg = base()
+    cfg["experiments"]["e6"]["rbm"]["lr"] = 0.5
+    ae30 = aeconfig.load(cfg).models["ae30"]
+    assert ae30.init.rbm.lr == cfg["models"]["ae30"]["params"]["pretrain"]["params"]["lr"]
+    assert ae30.init.rbm.linear_top  # its code layer is linear

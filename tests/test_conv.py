@@ -1,14 +1,16 @@
 """E9: the conv autoencoder, its unpooling path, and slide 19's transposed-conv identity."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from aebench import models
-from aebench.data import prepare_digits
-from aebench.methods import make_method
+from aebench import nets
+from aebench.datasets.digits import prepare_digits
+from aebench.kinds import load_run, make
 from aebench.train import TrainConfig, fit, set_determinism
 
 
@@ -22,7 +24,7 @@ def test_unpool_puts_values_back_at_the_argmax_positions_and_zeros_elsewhere():
     torch.manual_seed(0)
     x = torch.randn(2, 3, 6, 6)
     pooled, switches = nn.MaxPool2d(2, return_indices=True)(x)
-    up = models.max_unpool2d(pooled, switches, (6, 6))
+    up = nets.max_unpool2d(pooled, switches, (6, 6))
     windows = x.unfold(2, 2, 2).unfold(3, 2, 2).reshape(2, 3, 3, 3, 4)  # each 2x2 window
     arg = windows.argmax(-1)
     expected = torch.zeros_like(x)
@@ -44,7 +46,7 @@ def test_unpool_puts_values_back_at_the_argmax_positions_and_zeros_elsewhere():
 
 
 def test_unpool_decoder_uses_the_switches_of_the_encoded_images():
-    m = models.build("conv", 64, channels=[4], decoder="unpool")
+    m = nets.build("conv", 64, channels=[4], decoder="unpool")
     x = torch.rand(3, 64)
     z = m.encode(x)
     assert z.shape == (3, 4 * 4 * 4)
@@ -56,7 +58,7 @@ def test_unpool_decoder_uses_the_switches_of_the_encoded_images():
     with pytest.raises(RuntimeError, match="pooling switches"):
         m.decode(z[:2])  # switches of 3 images cannot decode 2 codes
     with pytest.raises(RuntimeError, match="pooling switches"):
-        models.build("conv", 64, channels=[4], decoder="unpool").decode(z)
+        nets.build("conv", 64, channels=[4], decoder="unpool").decode(z)
 
 
 @pytest.mark.parametrize("stride,padding,output_padding,k", [
@@ -68,7 +70,7 @@ def test_transposed_conv_is_a_conv_of_the_zero_spread_padded_input_with_flipped_
     x = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.float64)
     w = torch.randn(3, 2, k, k, generator=g, dtype=torch.float64)  # (in, out, k, k)
     lib = F.conv_transpose2d(x, w, stride=stride, padding=padding, output_padding=output_padding)
-    ours = models.transposed_conv_as_conv(x, w, stride, padding, output_padding)
+    ours = nets.transposed_conv_as_conv(x, w, stride, padding, output_padding)
     torch.testing.assert_close(ours, lib)
     # The flip matters: the same construction with the kernel as is gives something else.
     spread = x.new_zeros(2, 3, 4 * stride + 1, 3 * stride + 1)
@@ -85,37 +87,38 @@ def test_transposed_conv_hand_case():
     x = torch.tensor([[[[1.0, 2.0]]]])
     w = torch.tensor([[[[1.0, 10.0, 100.0]]]])
     expected = torch.tensor([[[[1.0, 10.0, 100.0 + 2.0, 20.0, 200.0]]]])
-    torch.testing.assert_close(models.transposed_conv_as_conv(x, w, stride=2), expected)
+    torch.testing.assert_close(nets.transposed_conv_as_conv(x, w, stride=2), expected)
     torch.testing.assert_close(F.conv_transpose2d(x, w, stride=2), expected)
 
 
 @pytest.mark.parametrize("side", [8, 28, 7])
 def test_conv_ae_takes_the_image_side_from_the_data(side):
-    nets = {d: models.build("conv", side * side, channels=[4, 3], decoder=d)
-            for d in ("unpool", "upsample", "transposed")}
+    by_decoder = {d: nets.build("conv", side * side, channels=[4, 3], decoder=d)
+                  for d in ("unpool", "upsample", "transposed")}
     x = torch.rand(5, side * side)
-    for net in nets.values():
+    for net in by_decoder.values():
         out = net(x)
         assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     # one kernel per stage whichever way the pooling is undone
-    assert len({models.n_params(n) for n in nets.values()}) == 1
+    assert len({nets.n_params(n) for n in by_decoder.values()}) == 1
 
 
 def test_conv_spec_rejects_bad_params_clearly():
     with pytest.raises(ValueError, match="not 1 square image"):
-        models.build("conv", 50)
+        nets.build("conv", 50)
     with pytest.raises(ValueError, match="decoder: 'deconv' is not one of"):
-        models.build("conv", 64, decoder="deconv")
+        nets.build("conv", 64, decoder="deconv")
     with pytest.raises(ValueError, match="models.c: .*unexpected keyword argument .hidden."):
-        from aebench.methods import check_model_config
+        from aebench.kinds import parse_model
 
-        check_model_config("c", {"kind": "autoencoder", "params": {"arch": "conv", "hidden": [3]}})
+        parse_model("c", {"kind": "autoencoder", "params": {"arch": "conv", "hidden": [3]}},
+                    "digits", {})
 
 
 @pytest.mark.parametrize("decoder", ["unpool", "upsample", "transposed"])
 def test_conv_ae_learns_digits_with_the_training_core(digits, decoder):
     set_determinism(0, threads=1)
-    net = models.build("conv", digits.dim, channels=[8, 4], decoder=decoder)
+    net = nets.build("conv", digits.dim, channels=[8, 4], decoder=decoder)
     h = fit(net, digits.x_train, digits.x_val, TrainConfig(epochs=6, batch_size=64, lr=3e-3),
             log=lambda s: None)
     assert h[-1]["val_loss"] < 0.85 * h[0]["val_loss"]
@@ -123,13 +126,18 @@ def test_conv_ae_learns_digits_with_the_training_core(digits, decoder):
 
 def test_conv_method_round_trip_and_reconstruct_through_forward(digits, tmp_path):
     set_determinism(0, threads=1)
-    m = make_method("autoencoder", {"arch": "conv", "channels": [4], "decoder": "unpool"},
-                    {"epochs": 2, "batch_size": 128})
-    m.fit(digits, seed=0, log=lambda s: None, device="cpu")
+    m = make({"kind": "autoencoder",
+              "params": {"arch": "conv", "channels": [4], "decoder": "unpool"},
+              "train": {"epochs": 2, "batch_size": 128}}, dataset="digits")
+    m.fit(digits, 0, {}, log=lambda s: None, device="cpu")
     rec = m.reconstruct(digits.x_test)
     assert rec.shape == digits.x_test.shape
-    m.save(tmp_path / "model.pt")
-    back = type(m).load(tmp_path / "model.pt")
+    m.save(tmp_path)
+    # load_run rebuilds the net from the spec that run.json carries (aebench.runs writes it)
+    (tmp_path / "run.json").write_text(json.dumps({"kind": "autoencoder", "seed": 0,
+                                                   "dataset": "digits", "spec": m.spec.to_dict()}))
+    back = load_run(tmp_path)
+    assert back.spec.arch == "conv" and back.net.spec.decoder == "unpool"
     np.testing.assert_array_equal(back.reconstruct(digits.x_test), rec)
     np.testing.assert_array_equal(back.encode(digits.x_test), m.encode(digits.x_test))
 
@@ -137,7 +145,8 @@ def test_conv_method_round_trip_and_reconstruct_through_forward(digits, tmp_path
 def test_mlp_reconstruct_is_unchanged_by_going_through_forward(digits):
     """reconstruct() now calls forward(); for the MLP that is bit-identical to before."""
     set_determinism(0, threads=1)
-    m = make_method("autoencoder", {"hidden": [32], "code_dim": 8}, {"epochs": 2})
-    m.fit(digits, seed=0, log=lambda s: None, device="cpu")
+    m = make({"kind": "autoencoder", "params": {"hidden": [32], "code_dim": 8},
+              "train": {"epochs": 2}}, dataset="digits")
+    m.fit(digits, 0, {}, log=lambda s: None, device="cpu")
     np.testing.assert_array_equal(m.reconstruct(digits.x_test),
                                   m.decode(m.encode(digits.x_test)))

@@ -3,16 +3,17 @@ import gzip
 import numpy as np
 import pytest
 
-from aebench import data
+from aebench import datasets as data
+from aebench.datasets import digits, idx, news20
 
 
 def test_digits_split_sizes_and_range():
-    p, _ = data.prepare_digits(n_val=200, n_test=397)
+    p, _ = digits.prepare_digits(n_val=200, n_test=397)
     assert (len(p.y_train), len(p.y_val), len(p.y_test)) == (1797 - 597, 200, 397)
     assert p.x_train.shape[1] == 64 and p.shape == (1, 8, 8)
     assert 0.0 <= p.x_train.min() and p.x_train.max() <= 1.0
     # the split is fixed, whatever the training seed: same call, same test set
-    q, _ = data.prepare_digits(n_val=200, n_test=397)
+    q, _ = digits.prepare_digits(n_val=200, n_test=397)
     np.testing.assert_array_equal(p.x_test, q.x_test)
 
 
@@ -25,7 +26,7 @@ def test_split_train_val_takes_validation_from_the_end():
 
 
 def test_save_load_roundtrip(tmp_path):
-    p, src = data.prepare_digits()
+    p, src = digits.prepare_digits()
     path = tmp_path / "d.npz"
     data.save_prepared(path, p, 1 / 16, src)
     q = data.load_prepared(path)
@@ -42,7 +43,7 @@ def test_mnist_from_mirror(tmp_path, mirror):
     full_mean = np.concatenate([p.x_train, p.x_val]).mean()
     assert abs(full_mean - 0.1307) < 5e-4  # the published MNIST train pixel mean
     assert sorted(sources.values()) == sorted(md5 for _, md5 in
-                                              data._idx_class("mnist").resources)
+                                              idx._idx_class("mnist").resources)
 
 
 def test_corrupt_mirror_file_is_rejected_with_its_name(tmp_path, mnist_copy):
@@ -68,7 +69,7 @@ def test_truncated_idx_is_rejected(tmp_path):
     header = (0x0803).to_bytes(4, "big") + (2).to_bytes(4, "big") + (2).to_bytes(4, "big") * 2
     f.write_bytes(gzip.compress(header + bytes(5)))  # 5 of 8 pixels
     with pytest.raises(data.DataError, match="truncated"):
-        data._read_idx(f)
+        idx._read_idx(f)
 
 
 def test_20news_tree_checksums(tmp_path):
@@ -78,10 +79,10 @@ def test_20news_tree_checksums(tmp_path):
     doc.write_text("hello")
     listing = tmp_path / "20news-bydate.sha256"
     listing.write_text(f"{data.sha256(doc)}  20news-bydate-train/g/1\n")
-    data._verify_tree(tree, listing)  # intact: passes
+    news20._verify_tree(tree, listing)  # intact: passes
     doc.write_text("hellO")
     with pytest.raises(data.DataError, match="1 file\\(s\\) fail their sha256"):
-        data._verify_tree(tree, listing)
+        news20._verify_tree(tree, listing)
 
 
 def test_unknown_dataset_and_bad_mirror(tmp_path):
@@ -98,7 +99,7 @@ def test_fashion_mnist_from_debian_recompressed_files(tmp_path, mirror, monkeypa
     debian.mkdir()
     for f in (mirror / "MNIST" / "raw").glob("*.gz"):  # same IDX format as Fashion-MNIST
         (debian / f.name).write_bytes(gzip.compress(gzip.decompress(f.read_bytes()), mtime=1))
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", debian)
+    monkeypatch.setattr(idx, "DEBIAN_FASHION_DIR", debian)
     p, sources, _ = data.prepare("fashion_mnist", tmp_path / "raw", None, allow_download=False,
                                  n_val=5000)
     assert p.x_test.shape == (10000, 784) and p.name == "fashion_mnist"

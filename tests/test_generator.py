@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from aebench import classifier, models
-from aebench.data import prepare_digits
+from aebench import nets
+from aebench.datasets.digits import prepare_digits
 from aebench.experiments.e10_generator import code_box, code_grid
 from aebench.train import TrainConfig, autoencoder_objective, fit, reconstruction_loss, set_determinism
 
@@ -47,7 +47,7 @@ def test_code_box_is_the_quantile_range_and_needs_2d_codes():
 
 def test_code_l2_adds_the_mean_squared_code_norm(digits):
     torch.manual_seed(0)
-    m = models.build("mlp", 64, hidden=[16], code_dim=2)
+    m = nets.build("mlp", 64, hidden=[16], code_dim=2)
     x = torch.tensor(digits.x_train[:50])
     z = m.encode(x)
     plain = autoencoder_objective(m, x, TrainConfig(loss="bce"))
@@ -60,7 +60,7 @@ def test_code_l2_pulls_codes_towards_the_origin(digits):
     norms = {}
     for l2 in (0.0, 0.05):
         set_determinism(0, threads=1)
-        m = models.build("mlp", 64, hidden=[32], code_dim=2)
+        m = nets.build("mlp", 64, hidden=[32], code_dim=2)
         fit(m, digits.x_train, digits.x_val,
             TrainConfig(epochs=15, batch_size=64, lr=3e-3, code_l2=l2), log=lambda s: None)
         with torch.no_grad():
@@ -69,14 +69,17 @@ def test_code_l2_pulls_codes_towards_the_origin(digits):
 
 
 def test_classifier_confidence_is_max_probability_and_real_digits_score_high(digits):
-    clf = classifier.fit_classifier(digits.x_train, digits.y_train,
-                                    classifier.ClassifierConfig(max_iter=500))
-    conf, label = classifier.confidence(clf, digits.x_test)
+    from aebench.kinds import make, parse_model
+
+    judge = make({"kind": "logreg", "params": {"max_iter": 500}}, dataset="digits")
+    judge.fit(digits, 0, {}, log=lambda s: None)  # on digits.x_train, digits.y_train
+    clf = judge.clf
+    conf, label = judge.confidence(digits.x_test)
     p = clf.predict_proba(digits.x_test)
     np.testing.assert_allclose(conf, p.max(1))
     np.testing.assert_array_equal(label, clf.predict(digits.x_test))
     assert (label == digits.y_test).mean() > 0.9
     noise = np.random.RandomState(0).rand(200, 64).astype(np.float32)
-    assert classifier.confidence(clf, noise)[0].mean() < conf.mean()
+    assert judge.confidence(noise)[0].mean() < conf.mean()
     with pytest.raises(ValueError, match="C must be > 0"):
-        classifier.ClassifierConfig(C=0)
+        parse_model("judge", {"kind": "logreg", "params": {"C": 0}}, "digits", {})

@@ -1,13 +1,13 @@
 import numpy as np
 import torch
 
-from aebench import models
+from aebench import nets
 from aebench.metrics import principal_angles_deg
 from aebench.train import TrainConfig, fit
 
 
 def test_deep_ae_shapes_and_output_range():
-    m = models.build("mlp", 784, hidden=[1000, 500, 250], code_dim=30)
+    m = nets.build("mlp", 784, hidden=[1000, 500, 250], code_dim=30)
     x = torch.rand(5, 784)
     assert m.encode(x).shape == (5, 30)
     out = m(x)
@@ -17,10 +17,10 @@ def test_deep_ae_shapes_and_output_range():
 
 
 def test_tied_weights_are_one_tensor_and_stay_tied():
-    tied = models.build("mlp", 20, hidden=[8], code_dim=3, tied=True)
-    untied = models.build("mlp", 20, hidden=[8], code_dim=3, tied=False)
+    tied = nets.build("mlp", 20, hidden=[8], code_dim=3, tied=True)
+    untied = nets.build("mlp", 20, hidden=[8], code_dim=3, tied=False)
     # the decoder owns biases only: 20*8 + 8*3 weights fewer than the untied net
-    assert models.n_params(untied) - models.n_params(tied) == 20 * 8 + 8 * 3
+    assert nets.n_params(untied) - nets.n_params(tied) == 20 * 8 + 8 * 3
     for enc, w in zip(reversed(tied.enc), tied.decoder_weights()):
         assert w.data_ptr() == enc.weight.data_ptr()  # a view, not a copy
     opt = torch.optim.SGD(tied.parameters(), lr=0.5)
@@ -37,7 +37,7 @@ def test_linear_tied_ae_finds_the_pca_subspace():
     x = (rng.randn(2000, 3) * [3.0, 2.0, 1.5]) @ basis.T + 0.05 * rng.randn(2000, 12)
     x = x.astype(np.float32)
     torch.manual_seed(0)
-    ae = models.build("mlp", 12, hidden=[], code_dim=3, activation="linear", output="linear",
+    ae = nets.build("mlp", 12, hidden=[], code_dim=3, activation="linear", output="linear",
                       tied=True)
     cfg = TrainConfig(epochs=200, batch_size=100, lr=1e-2, patience=200, loss="mse")
     fit(ae, x[:1800], x[1800:], cfg, log=lambda s: None)

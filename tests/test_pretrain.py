@@ -5,21 +5,29 @@ import copy
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
 
 from aebench import config as aeconfig
 from aebench import experiments, finetune, pretrain, train
-from aebench.data import prepare_digits
-from aebench.rbm import RBMConfig, train_rbm
+from aebench.datasets.digits import prepare_digits
+from aebench.rbm import train_rbm
+from aebench.spec import InitSpec, RBMConfig, TrainConfig
 from aebench.train import set_determinism
 
 from test_config import base
 
-SETTINGS = {"pretrain": {"epochs": 2, "batch_size": 64, "lr": 1e-2, "patience": 2},
-            "rbm": {"epochs": 2, "batch_size": 50}}
+# What AE layers train with, and the RBM layers' defaults (an init's params override them).
+PRETRAIN = TrainConfig(epochs=2, batch_size=64, lr=1e-2, patience=2)
+RBM_DEFAULTS = {"epochs": 2, "batch_size": 50}
 QUIET = dict(log=lambda s: None)
+
+
+def init(kind: str, params: dict | None = None) -> InitSpec:
+    """An init entry ``{kind, params}`` parsed as the config does (RBM defaults merged)."""
+    return InitSpec.parse({"kind": kind, "params": params or {}}, "init", rbm_defaults=RBM_DEFAULTS)
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +119,8 @@ def test_each_layer_is_trained_on_the_codes_of_the_frozen_layers_below(digits, m
     monkeypatch.setattr(train if kind == "ae" else rbm_mod, "fit" if kind == "ae" else "train_rbm", spy)
     set_determinism(0, threads=1)
     x = digits.x_train[:300]
-    stack = pretrain.pretrain(kind, x, digits.x_val[:100], [64, 80, 40, 30], params, SETTINGS,
-                              seed=0, device="cpu", **QUIET)
+    stack = pretrain.pretrain(init(kind, params), x, digits.x_val[:100], [64, 80, 40, 30],
+                              PRETRAIN, seed=0, device="cpu", **QUIET)
     assert [w.shape for w in stack.weights] == [(80, 64), (40, 80), (30, 40)]
     assert len(inputs) == 3 and torch.equal(inputs[0], torch.as_tensor(x))
     for k in (1, 2):
@@ -122,15 +130,15 @@ def test_each_layer_is_trained_on_the_codes_of_the_frozen_layers_below(digits, m
 
 
 def test_random_init_is_seeded():
-    a = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 1, "cpu", **QUIET)
-    b = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 1, "cpu", **QUIET)
-    c = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 2, "cpu", **QUIET)
+    a = pretrain.pretrain(init("random"), None, None, [10, 8, 6], PRETRAIN, 1, "cpu", **QUIET)
+    b = pretrain.pretrain(init("random"), None, None, [10, 8, 6], PRETRAIN, 1, "cpu", **QUIET)
+    c = pretrain.pretrain(init("random"), None, None, [10, 8, 6], PRETRAIN, 2, "cpu", **QUIET)
     assert all(torch.equal(u, v) for u, v in zip(a.weights, b.weights))
     assert not torch.equal(a.weights[0], c.weights[0])
 
 
 def test_stack_survives_save_and_load(tmp_path):
-    s = pretrain.pretrain("random", None, None, [10, 8, 6], {}, SETTINGS, 1, "cpu", **QUIET)
+    s = pretrain.pretrain(init("random"), None, None, [10, 8, 6], PRETRAIN, 1, "cpu", **QUIET)
     s.save(tmp_path / "stack.pt")
     t = pretrain.Stack.load(tmp_path / "stack.pt")
     assert t.dims == [10, 8, 6] and t.info["kind"] == "random"
@@ -173,12 +181,12 @@ def test_unrolled_dbn_is_the_stack_encoder_and_its_transpose(digits):
     """Hinton & Salakhutdinov's unrolling: the encoder computes the stack's codes, each
     decoder layer is the RBM run downwards (W transposed, visible bias), and the top RBM of a
     linear-code AE has linear hidden units."""
-    from aebench.models import build
+    from aebench.nets import build
 
     set_determinism(0, threads=1)
     dims = [64, 40, 20, 6]
-    stack = pretrain.pretrain("rbm", digits.x_train, digits.x_val, dims, {"linear_top": True},
-                              SETTINGS, seed=0, device="cpu", **QUIET)
+    stack = pretrain.pretrain(init("rbm", {"linear_top": True}), digits.x_train, digits.x_val,
+                              dims, PRETRAIN, seed=0, device="cpu", **QUIET)
     net = build("mlp", 64, hidden=[40, 20], code_dim=6, activation="sigmoid")
     pretrain.unroll(stack, net)
     x = torch.as_tensor(digits.x_test[:7])
@@ -195,7 +203,7 @@ def test_unrolled_dbn_is_the_stack_encoder_and_its_transpose(digits):
 
 
 def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digits, monkeypatch):
-    from aebench.methods import check_model_config, make_method
+    from aebench.kinds import make, parse_model
 
     params = {"hidden": [32], "code_dim": 8, "activation": "sigmoid",
               "pretrain": {"kind": "rbm", "params": {"epochs": 3, "batch_size": 50}}}
@@ -215,8 +223,9 @@ def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digit
 
     def once():
         set_determinism(0, threads=1)
-        m = make_method("autoencoder", params, {"epochs": 2, "batch_size": 64})
-        m.fit(digits, seed=0, log=lambda s: None, device="cpu")
+        m = make({"kind": "autoencoder", "params": params,
+                  "train": {"epochs": 2, "batch_size": 64}}, dataset="digits")
+        m.fit(digits, 0, {}, log=lambda s: None, device="cpu")
         return m
 
     a, b = once(), once()
@@ -231,13 +240,13 @@ def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digit
     # the stack's logistic units fit only a sigmoid MLP; unknown init kinds are named
     relu = {**params, "activation": "relu"}
     with pytest.raises(ValueError, match="models.m: pretrain: needs .*activation: sigmoid"):
-        check_model_config("m", {"kind": "autoencoder", "params": relu})
+        parse_model("m", {"kind": "autoencoder", "params": relu}, "digits", {})
     bad = {**params, "pretrain": {"kind": "boltzmann"}}
     with pytest.raises(ValueError, match="pretrain.kind: unknown kind 'boltzmann'"):
-        check_model_config("m", {"kind": "autoencoder", "params": bad})
+        parse_model("m", {"kind": "autoencoder", "params": bad}, "digits", {})
     bad = {**params, "pretrain": {"kind": "rbm", "params": {"epoch": 3}}}
-    with pytest.raises(ValueError, match="models.m: pretrain: .*epoch"):
-        check_model_config("m", {"kind": "autoencoder", "params": bad})
+    with pytest.raises(ValueError, match=r"models.m: pretrain\.params: .*'epoch'"):
+        parse_model("m", {"kind": "autoencoder", "params": bad}, "digits", {})
 
 
 # --------------------------------------------------------------------------- fine-tuning
@@ -245,7 +254,7 @@ def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digit
 
 def test_finetuning_starts_from_the_pretrained_weights_and_trains_all_layers(digits, monkeypatch):
     set_determinism(0, threads=1)
-    stack = pretrain.pretrain("ae", digits.x_train, digits.x_val, [64, 40, 30], {}, SETTINGS,
+    stack = pretrain.pretrain(init("ae"), digits.x_train, digits.x_val, [64, 40, 30], PRETRAIN,
                               seed=0, device="cpu", **QUIET)
     at_start = []
     real = train.fit
@@ -255,7 +264,8 @@ def test_finetuning_starts_from_the_pretrained_weights_and_trains_all_layers(dig
         return real(net, *a, **kw)
 
     monkeypatch.setattr(train, "fit", spy)
-    net, hist, info = finetune.finetune(stack, digits, 100, 0, {"epochs": 3, "batch_size": 32},
+    net, hist, info = finetune.finetune(stack, digits, 100, 0,
+                                        TrainConfig(epochs=3, batch_size=32),
                                         min_epoch_samples=500, **QUIET)
     start = at_start[0]
     for k, (w, b) in enumerate(zip(stack.weights, stack.biases)):  # Linear, Sigmoid, ...
@@ -269,28 +279,34 @@ def test_finetuning_starts_from_the_pretrained_weights_and_trains_all_layers(dig
 def test_same_seed_same_finetuned_error(digits):
     def once():
         set_determinism(0, threads=1)
-        s = pretrain.pretrain("random", None, None, [64, 32], {}, SETTINGS, 0, "cpu", **QUIET)
-        return finetune.finetune(s, digits, 50, 0, {"epochs": 2, "batch_size": 32}, **QUIET)[2]
+        s = pretrain.pretrain(init("random"), None, None, [64, 32], PRETRAIN, 0, "cpu", **QUIET)
+        return finetune.finetune(s, digits, 50, 0, TrainConfig(epochs=2, batch_size=32),
+                                 **QUIET)[2]
 
     assert once() == once()
 
 
 def test_e6_paired_gain_is_reference_minus_init_per_seed(tmp_path):
-    errors = {("random", "10"): [0.5, 0.4], ("random", "all"): [0.1, 0.1],
-              ("dbn", "10"): [0.3, 0.35], ("dbn", "all"): [0.09, 0.12]}
+    from aebench.experiments.e6_pretraining import classifier_model
+
+    e6 = experiments.EXPERIMENTS["e6"]
+    errors = {("random", 10): [0.5, 0.4], ("random", "all"): [0.1, 0.1],
+              ("dbn", 10): [0.3, 0.35], ("dbn", "all"): [0.09, 0.12]}
     dirs = {}
-    for (init, b), errs in errors.items():
+    for (init_name, b), errs in errors.items():
         for seed, e in enumerate(errs):
-            d = tmp_path / init / b / str(seed)
+            d = tmp_path / init_name / str(b) / str(seed)
             d.mkdir(parents=True)
             (d / "metrics.json").write_text(json.dumps(
-                {"test_error": e, "n_labels": 10 if b == "10" else 1000}))
-            dirs.setdefault(f"{init}@{b}", {})[seed] = d
-    ctx = experiments.Context("e6", tmp_path / "digits.npz", dirs,
-                              {"inits": {"random": {}, "dbn": {}}, "budgets": [10, "all"],
-                               "reference": "random"},
-                              {"error_vs_budget": tmp_path / "fig.png"}, log=lambda s: None)
-    df = experiments.pd.DataFrame(experiments.EXPERIMENTS["e6"](ctx))
+                {"test_error": e, "n_labels": 10 if b == 10 else 1000}))
+            dirs.setdefault(classifier_model(init_name, b), {})[seed] = d
+    params = e6.Params(hidden=[32], budgets=[10, "all"], reference="random",
+                       inits={"random": {"kind": "random"}, "dbn": {"kind": "rbm"}},
+                       pretrain={}, rbm={}, finetune={})
+    assert sorted(e6.models(params)) == sorted(dirs)  # the classifiers E6 derives and reads
+    ctx = experiments.Context("e6", tmp_path / "digits.npz", dirs, params, tmp_path / "figures",
+                              log=lambda s: None)
+    df = pd.DataFrame(e6.run(ctx))
     v = df.set_index(["model", "seed", "metric"])["value"]
     assert v["dbn", 0, "test_error_pct@10"] == pytest.approx(30.0)
     assert v["dbn", 0, "gain_pct@10"] == pytest.approx(20.0)
@@ -298,27 +314,31 @@ def test_e6_paired_gain_is_reference_minus_init_per_seed(tmp_path):
     assert v["dbn", 1, "gain_pct@all"] == pytest.approx(-2.0)
     assert v["dbn", 1, "gain_few_minus_many_pct"] == pytest.approx(7.0)
     assert ("random", 0, "gain_pct@10") not in v.index
-    assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "figures" / "error_vs_budget.png").read_bytes()[:4] == b"\x89PNG"
 
 
 # --------------------------------------------------------------------------- config
 
 
+# Messages are "config: experiments.<name>: <key within the experiment>: ..." (as E6.check's
+# and E8.check's own errors are wrapped by aebench.config.load).
 @pytest.mark.parametrize("change,match", [
     (lambda c: c["experiments"]["e6"]["inits"].update(x={"kind": "boltzmann"}),
-     r"e6\.inits\.x\.kind: unknown kind 'boltzmann'"),
+     r"experiments\.e6: inits\.x\.kind: unknown kind 'boltzmann'"),
     (lambda c: c["experiments"]["e6"]["inits"].update(x={"kind": "ae", "params": {"nois": 1}}),
-     r"e6\.inits\.x: unknown param\(s\) \['nois'\]"),
+     r"experiments\.e6: inits\.x(\.params)?: unknown param\(s\) \['nois'\]"),
     (lambda c: c["experiments"]["e6"]["inits"].update(x={"kind": "rbm", "params": {"lr": -1}}),
-     r"e6\.inits\.x: rbm settings"),
-    (lambda c: c["experiments"]["e6"].update(reference="rand"), r"e6\.reference 'rand'"),
-    (lambda c: c["experiments"]["e8"].update(inits=["dbm"]), r"e8\.inits names \['dbm'\]"),
+     r"experiments\.e6: inits\.x(\.params)?: rbm settings"),
+    (lambda c: c["experiments"]["e6"].update(reference="rand"),
+     r"experiments\.e6: reference 'rand' is not one of its inits"),
+    (lambda c: c["experiments"]["e8"].update(inits=["dbm"]),
+     r"experiments\.e8: inits names \['dbm'\], which are not experiments\.e6\.inits"),
 ])
 def test_bad_e6_e8_config_fails_naming_the_key(change, match):
     cfg = base()
     change(cfg)
     with pytest.raises(aeconfig.ConfigError, match=match):
-        aeconfig.check(cfg)
+        aeconfig.load(cfg)
 
 
 def test_smoke_budgets_fit_the_smoke_data():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from aebench import models
-from aebench.data import prepare_digits
+from aebench import nets
+from aebench.datasets.digits import prepare_digits
 from aebench.train import DivergenceError, TrainConfig, fit, set_determinism, validation_loss
 
 
@@ -19,7 +19,7 @@ def digits():
 
 def _run(digits, seed, epochs=4):
     set_determinism(seed, threads=1)
-    m = models.build("mlp", 64, hidden=[32], code_dim=8)
+    m = nets.build("mlp", 64, hidden=[32], code_dim=8)
     h = fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=epochs, batch_size=64),
             seed=seed, log=lambda s: None)
     return m, h
@@ -45,7 +45,7 @@ def test_loss_decreases_and_best_epoch_is_restored(digits):
 
 def test_early_stopping_stops(digits):
     set_determinism(0, 1)
-    m = models.build("mlp", 64, hidden=[32], code_dim=8)
+    m = nets.build("mlp", 64, hidden=[32], code_dim=8)
     # lr 0 never improves after the first epoch: stops after 1 + patience epochs
     h = fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=50, lr=0.0, patience=3),
             log=lambda s: None)
@@ -54,7 +54,7 @@ def test_early_stopping_stops(digits):
 
 def test_diverging_loss_fails_with_a_clear_message(digits):
     set_determinism(0, 1)
-    m = models.build("mlp", 64, hidden=[], code_dim=8, activation="linear", output="linear")
+    m = nets.build("mlp", 64, hidden=[], code_dim=8, activation="linear", output="linear")
     cfg = TrainConfig(epochs=5, lr=1e10, loss="mse")
     with pytest.raises(DivergenceError, match=r"diverged.*Lower `lr`"):
         fit(m, digits.x_train * 100, digits.x_val, cfg, log=lambda s: None, name="bad")
@@ -63,7 +63,7 @@ def test_diverging_loss_fails_with_a_clear_message(digits):
 def test_progress_is_logged(digits):
     lines = []
     set_determinism(0, 1)
-    m = models.build("mlp", 64, hidden=[16], code_dim=4)
+    m = nets.build("mlp", 64, hidden=[16], code_dim=4)
     fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=2), log=lines.append, name="ae")
     assert any("epoch    2/2" in s and "train" in s and "val" in s for s in lines)
 
@@ -88,7 +88,7 @@ def test_set_determinism_sets_the_flag_without_loading_the_compiler():
 def test_weight_decay_shrinks_the_weights(digits):
     def train(wd):
         set_determinism(0, 1)
-        m = models.build("mlp", 64, hidden=[32], code_dim=8)
+        m = nets.build("mlp", 64, hidden=[32], code_dim=8)
         fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=3, batch_size=64, lr=1e-2,
                                                              weight_decay=wd), log=lambda s: None)
         return sum(float(w.detach().pow(2).sum()) for w in m.parameters())

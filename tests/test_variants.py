@@ -1,12 +1,14 @@
 """E7 variants: noise models, clean targets, the contractive and sparse penalties."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
-from aebench import models, variants
-from aebench.data import prepare_digits
-from aebench.methods import check_model_config, make_method
+from aebench import nets, variants
+from aebench.datasets.digits import prepare_digits
+from aebench.kinds import load_run, make, parse_model
 from aebench.train import TrainConfig, autoencoder_objective, reconstruction_loss, set_determinism
 
 
@@ -46,7 +48,7 @@ def test_noise_is_seeded():
 
 def test_denoising_objective_corrupts_the_input_but_targets_the_clean_one():
     set_determinism(0, 1)
-    m = models.build("mlp", 20, hidden=[], code_dim=8, code_activation="sigmoid")
+    m = nets.build("mlp", 20, hidden=[], code_dim=8, code_activation="sigmoid")
     x = torch.rand(32, 20)
     cfg = TrainConfig(loss="bce")
     noise = variants.NoiseSpec("mask", 0.5)
@@ -75,7 +77,7 @@ def finite_difference_jacobian(f, x, eps=1e-6):
 def test_contractive_penalty_matches_a_finite_difference_jacobian(hidden):
     """[] takes the closed form for one sigmoid layer, [5] the torch.func path."""
     torch.manual_seed(0)
-    m = models.build("mlp", 6, hidden=hidden, code_dim=4, activation="tanh",
+    m = nets.build("mlp", 6, hidden=hidden, code_dim=4, activation="tanh",
                      code_activation="sigmoid").double().eval()
     assert variants._single_sigmoid_layer(m) == (hidden == [])
     x = torch.randn(3, 6, dtype=torch.float64)
@@ -90,7 +92,7 @@ def test_contractive_penalty_matches_a_finite_difference_jacobian(hidden):
 
 def test_closed_form_and_torch_func_agree_in_value_and_gradient(monkeypatch):
     torch.manual_seed(1)
-    m = models.build("mlp", 7, hidden=[], code_dim=5, code_activation="sigmoid").double()
+    m = nets.build("mlp", 7, hidden=[], code_dim=5, code_activation="sigmoid").double()
     x = torch.rand(4, 7, dtype=torch.float64)
 
     def grads(force_generic):
@@ -110,10 +112,11 @@ def test_closed_form_and_torch_func_agree_in_value_and_gradient(monkeypatch):
 
 
 def _fit(digits, params, epochs=15):
-    m = make_method("autoencoder", {"hidden": [], "code_dim": 16, "code_activation": "sigmoid",
-                                    **params}, {"epochs": epochs, "batch_size": 64, "patience": 50})
+    m = make({"kind": "autoencoder",
+              "params": {"hidden": [], "code_dim": 16, "code_activation": "sigmoid", **params},
+              "train": {"epochs": epochs, "batch_size": 64, "patience": 50}}, dataset="digits")
     set_determinism(0, 1)
-    m.fit(digits, seed=0, log=lambda s: None, device="cpu")
+    m.fit(digits, 0, {}, log=lambda s: None, device="cpu")
     return m
 
 
@@ -140,14 +143,21 @@ def test_contractive_training_shrinks_the_encoder_jacobian(digits, plain):
 
 def test_variant_survives_save_and_load(digits, tmp_path):
     m = _fit(digits, {"input_noise": {"kind": "gaussian", "level": 0.2}}, epochs=1)
-    m.save(tmp_path / "model.pt")
-    back = type(m).load(tmp_path / "model.pt")
-    assert back.params["input_noise"] == {"kind": "gaussian", "level": 0.2}
+    m.save(tmp_path)
+    # the variant travels in the spec that run.json carries (as aebench.runs.fit_run writes it)
+    (tmp_path / "run.json").write_text(json.dumps({"kind": "autoencoder", "seed": 0,
+                                                   "dataset": "digits", "spec": m.spec.to_dict()}))
+    back = load_run(tmp_path)
+    assert back.spec.objective.to_dict()["input_noise"] == {"kind": "gaussian", "level": 0.2}
+    assert back.spec.objective.input_noise == variants.NoiseSpec("gaussian", 0.2)
+    assert back.objective_fn().keywords["corrupt"] == variants.NoiseSpec("gaussian", 0.2)
     np.testing.assert_array_equal(back.encode(digits.x_test), m.encode(digits.x_test))
 
 
 def test_plain_model_keeps_the_plain_objective():
-    assert make_method("autoencoder", {"code_dim": 4}).objective() is autoencoder_objective
+    m = make({"kind": "autoencoder", "params": {"code_dim": 4}})
+    assert not m.spec.objective
+    assert m.objective_fn() is autoencoder_objective
 
 
 @pytest.mark.parametrize("params, match", [
@@ -160,7 +170,7 @@ def test_plain_model_keeps_the_plain_objective():
 ])
 def test_bad_variant_params_fail_fast_naming_the_model(params, match):
     with pytest.raises(ValueError, match=f"models.v: .*{match}"):
-        check_model_config("v", {"kind": "autoencoder", "params": {"code_dim": 4, **params}})
+        parse_model("v", {"kind": "autoencoder", "params": {"code_dim": 4, **params}}, "digits", {})
 
 
 def test_a_name_registered_twice_is_an_error():

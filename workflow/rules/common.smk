@@ -1,29 +1,45 @@
+import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
+# The importable package behind every script. Jobs inherit PYTHONPATH, so a checkout always
+# runs its own code, even beside another installed copy of aebench.
+SRC = str(Path(workflow.basedir) / "workflow" / "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
-# The importable package behind every script (installed by `pip install -e .`; the path
-# also makes a plain checkout work).
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "src"))
-
-from aebench import compute
+from aebench import compute, paths
 from aebench import config as aeconfig
-from aebench.methods import TORCH_KINDS
+from aebench.experiments import EXPERIMENTS
+from aebench.kinds import KINDS
 
-validate(config, schema="../schemas/config.schema.yaml")
+# The whole config is checked and parsed once (aebench.config): one message per problem.
 try:
-    aeconfig.check(config)
+    CFG = aeconfig.load({k: v for k, v in config.items() if k != "_captions"})
 except aeconfig.ConfigError as e:
     raise WorkflowError(str(e)) from None
+
+# Report captions live with their experiment (aebench.experiments); the caption templates in
+# workflow/report/ read them from here, rendered with the experiment's settings.
+config["_captions"] = {
+    name: {key: text.format(p=CFG.params[name], **EXPERIMENTS[name].caption_values(CFG.params[name]))
+           for key, text in {"table.csv": EXPERIMENTS[name].table_caption,
+                             **EXPERIMENTS[name].figures}.items()}
+    for name in CFG.enabled
+}
+
+
+def one_of(names):
+    """Regex matching exactly these names (never empty)."""
+    return "|".join(names) if names else "(?!x)x"
 
 
 wildcard_constraints:
     seed=r"\d+",
-    dataset=r"[A-Za-z0-9_]+",
+    dataset=one_of(sorted({m.dataset for m in CFG.models.values()})),
+    model=one_of(CFG.models),
+    experiment=one_of(CFG.enabled),
 
-
-SEEDS = config["seeds"]
 
 # GPUs per training job (0 or 1), requested as Snakemake's `gpu` resource.
 TRAIN_GPUS = compute.training_gpus(config["device"], config["gpu"])
@@ -33,85 +49,86 @@ if TRAIN_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources
     workflow.register_resource("gpu", max(compute.local_gpu_count(), 1))
 
 
-def training_resources():
-    """Resources of every rule that trains a torch model (the SLURM plugin reads gpu*)."""
-    res = {"gpu": TRAIN_GPUS}
-    if TRAIN_GPUS and config["gpu_model"]:
-        res["gpu_model"] = config["gpu_model"]
-    return res
-
-CLAIMS = str(Path(workflow.basedir) / "workflow" / "claims.yaml")
+def kind_of(wildcards):
+    return KINDS[CFG.models[wildcards.model].kind]
 
 
-def enabled_experiments():
-    return [e for e, c in config["experiments"].items() if c.get("enabled", True)]
+def run_dir(model, seed):
+    return paths.run(model, seed)
 
 
-def model_kind(model):
-    return config["models"][model]["kind"]
+def model_runs(models):
+    """model -> seed -> run directory, for every seed each model is fitted with."""
+    return {m: {s: run_dir(m, s) for s in CFG.model_seeds(m)} for m in models}
 
 
-def model_group(model):
-    return "autoencoders" if model_kind(model) in TORCH_KINDS else "baselines"
+def dep_runs(wildcards):
+    """The runs a model is built from (an E6 classifier's stack), at the same seed."""
+    spec = CFG.models[wildcards.model]
+    return {d: run_dir(d, wildcards.seed if CFG.models[d].seeded else 0) for d in spec.needs}
 
 
-def model_dir(model, seed):
-    return f"results/models/{model_group(model)}/{model}/seed{seed}"
+def fit_inputs(wildcards):
+    return {"data": paths.data(CFG.models[wildcards.model].dataset),
+            "deps": list(dep_runs(wildcards).values())}
 
 
-def data_file(dataset):
-    return f"results/data/{dataset}.npz"
+def fit_threads(wildcards):
+    return config["threads"]["train" if kind_of(wildcards).torch_based else "baseline"]
 
 
-def model_data(wildcards):
-    return data_file(aeconfig.model_dataset(config, wildcards.model))
+def fit_gpus(wildcards):
+    return TRAIN_GPUS if kind_of(wildcards).torch_based else 0
+
+
+def fit_gpu_model(wildcards):
+    return config["gpu_model"] if fit_gpus(wildcards) else ""
+
+
+def fit_resource(key):
+    return lambda wildcards: kind_of(wildcards).resources[key]
 
 
 def training_priority(wildcards):
     """Longest jobs first: a model's epochs, a proxy for its run time. Started last, the deep
     AEs (minutes each) would run alone on an otherwise idle machine at the end of the run."""
-    return config["models"][wildcards.model].get("train", {}).get(
-        "epochs", config["training"]["epochs"]
-    )
+    train = CFG.models[wildcards.model].train
+    return train.epochs if train is not None else 0
 
 
-def models_of(group):
-    """Regex matching the names of the configured models of one group (never empty)."""
-    names = [m for m in config["models"] if model_group(m) == group]
-    return "|".join(names) if names else "(?!x)x"
+def experiment_runs(wildcards):
+    return model_runs(CFG.experiment_models(wildcards.experiment))
 
 
-def experiment_model_dirs(exp):
-    cfg = config["experiments"][exp]
-    return {m: {s: model_dir(m, s) for s in SEEDS} for m in aeconfig.experiment_models(cfg)}
+def experiment_inputs(wildcards):
+    """The prepared data and every run (all seeds) an experiment reads."""
+    return {"data": paths.data(CFG.experiment_dataset(wildcards.experiment)),
+            "runs": [d for seeds in experiment_runs(wildcards).values() for d in seeds.values()]}
 
 
-def experiment_inputs(exp):
-    """The prepared data and every fitted model (all seeds) an experiment reads."""
-
-    def inputs(wildcards):
-        dirs = experiment_model_dirs(exp)
-        first = next(iter(dirs))
-        return {
-            "data": data_file(aeconfig.model_dataset(config, first)),
-            "models": [f"{d}/metrics.json" for seeds in dirs.values() for d in seeds.values()],
-        }
-
-    return inputs
+def experiment_threads(wildcards):
+    t = EXPERIMENTS[wildcards.experiment].threads
+    return config["threads"]["baseline"] if t == "baseline" else t
 
 
-def trained_histories():
-    return [
-        f"{model_dir(m, s)}/history.csv"
-        for e in enabled_experiments()
-        for m in aeconfig.experiment_models(config["experiments"][e])
-        if model_kind(m) in TORCH_KINDS
-        for s in SEEDS
-    ]
+def experiment_resource(key):
+    return lambda wildcards: EXPERIMENTS[wildcards.experiment].resources[key]
+
+
+def report_category(wildcards):
+    return EXPERIMENTS[wildcards.experiment].category
+
+
+def learning_curve_runs():
+    """The autoencoders the enabled experiments read: their histories make the curves."""
+    models = {m for e in CFG.enabled for m in CFG.experiment_models(e)
+              if CFG.models[m].kind == "autoencoder"}
+    return [d for seeds in model_runs(sorted(models)).values() for d in seeds.values()]
+
+
+def claim_files():
+    return sorted(str(p) for p in (Path(workflow.basedir) / "workflow" / "claims").glob("*.yaml"))
 
 
 def all_targets():
-    return [f"results/{e}/metrics.csv" for e in enabled_experiments()] + [
-        "results/tables/claims.csv",
-        "results/figures/learning_curves.png",
-    ]
+    return [paths.metrics(e) for e in CFG.enabled] + [paths.CLAIMS, paths.LEARNING_CURVES]

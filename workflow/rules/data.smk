@@ -1,16 +1,19 @@
+# One cached step per dataset: fetch (mirror or download), check, split (aebench.datasets).
+
+
 rule prepare_data:
     output:
-        data="results/data/{dataset}.npz",
-        manifest="results/data/{dataset}.json",
+        data=paths.data("{dataset}"),
+        manifest=paths.manifest("{dataset}"),
     params:
         sizes=lambda wc: config["datasets"].get(wc.dataset, {}),
         mirror=config["data_mirror"],
         allow_download=config.get("allow_download", True),
-        raw_root="results/data/raw",
+        raw_root=paths.raw_root(),
     log:
-        "results/logs/data/{dataset}.log",
+        paths.log("data", "{dataset}"),
     benchmark:
-        "results/benchmarks/data/{dataset}.tsv"
+        paths.benchmark("data", "{dataset}")
     conda:
         "../../envs/aebench.yaml"
     script:

@@ -1,25 +1,27 @@
+# The claims table (each lecture claim judged against its anchor), the summary of every
+# experiment and the learning curves of the trained autoencoders.
+
+
 rule gather:
     input:
-        metrics=expand("results/{exp}/metrics.csv", exp=enabled_experiments()),
-        histories=trained_histories(),
-        claims=CLAIMS,
+        metrics=[paths.metrics(e) for e in CFG.enabled],
+        runs=learning_curve_runs(),
+        claims=claim_files(),
     output:
-        claims=report(
-            "results/tables/claims.csv",
-            caption="../report/claims.rst",
-            category="Claims",
-        ),
-        claims_md="results/tables/claims.md",
-        summary="results/tables/summary.csv",
+        claims=report(paths.CLAIMS, caption="../report/claims.rst", category="Claims"),
+        claims_md=paths.CLAIMS_MD,
+        summary=paths.SUMMARY,
         curves=report(
-            "results/figures/learning_curves.png",
+            paths.LEARNING_CURVES,
             caption="../report/learning_curves.rst",
             category="Training",
         ),
+    params:
+        experiments=CFG.enabled,
     log:
-        "results/logs/gather.log",
+        paths.log("gather"),
     benchmark:
-        "results/benchmarks/gather.tsv"
+        paths.benchmark("gather")
     conda:
         "../../envs/aebench.yaml"
     script:

@@ -16,10 +16,9 @@ with rule_log(sm.log[0]) as log:
     claims = evaluate_claims(load_claims(sm.input.claims), summary)
     write_table(claims, sm.output.claims, sm.output.claims_md)
     hist = []
-    for f in sm.input.histories:
-        h = pd.read_csv(f)
-        seed_dir = Path(f).parent
-        hist.append(h.assign(model=seed_dir.parent.name, seed=seed_dir.name.removeprefix("seed")))
+    for d in sm.input.runs:
+        h = pd.read_csv(Path(d) / "history.csv")
+        hist.append(h.assign(model=Path(d).parent.name, seed=Path(d).name.removeprefix("seed")))
     learning_curves(pd.concat(hist, ignore_index=True) if hist else pd.DataFrame(), sm.output.curves)
     for v, n in claims["verdict"].value_counts().items():
         log(f"claims {v}: {n}")

@@ -1,8 +1,8 @@
-"""Rule prepare_data: fetch, check and split one dataset (aebench.data)."""
+"""Rule prepare_data: fetch, check and split one dataset (aebench.datasets)."""
 
 import json
 
-from aebench.data import manifest, prepare, save_prepared
+from aebench.datasets import manifest, prepare, save_prepared
 from aebench.runlog import rule_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -1,19 +1,26 @@
-"""Config checks beyond the JSON schema: cross-references and each model's own params.
+"""The config, checked and parsed once: the schema, then every model into a ModelSpec and
+every experiment's settings into its Params dataclass.
 
-The schema (workflow/schemas/config.schema.yaml) catches misspelt keys and wrong types;
-this catches what a schema cannot: an experiment naming a model that does not exist, or
-a param the model's class does not take. Both run before any job starts.
+The JSON schema (workflow/schemas/config.schema.yaml) covers the runtime keys; the parts
+that code defines are filled in from the code, so they cannot drift apart: the dataset names
+from the dataset registry and each experiment's block from its Params dataclass
+(:func:`aebench.schema.schema_of`). What a schema cannot catch is checked after it: an
+experiment naming a model that does not exist, a param its kind does not take. Every problem
+is one message naming the key, where it is, and the fix.
 """
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .methods import check_model_config
-from .pretrain import check_inits
-from .variants import NoiseSpec
+from . import datasets, experiments
+from .kinds import KINDS, parse_model
+from .schema import schema_of
+from .spec import ModelSpec
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -22,36 +29,88 @@ class ConfigError(ValueError):
     pass
 
 
+def schema() -> dict:
+    s = yaml.safe_load(SCHEMA.read_text())
+    props = s["properties"]
+    props["image_dataset"]["enum"] = datasets.names("image")
+    props["text_dataset"]["enum"] = datasets.names("text")
+    props["datasets"]["properties"] = {n: {"$ref": "#/$defs/split_sizes"} for n in datasets.names()}
+    props["models"]["additionalProperties"]["properties"]["dataset"]["enum"] = [
+        "image", "text", *datasets.names()]
+    exps = {}
+    for name, exp in experiments.EXPERIMENTS.items():
+        block = schema_of(exp.Params)
+        block["properties"]["enabled"] = {"type": "boolean", "default": True}
+        exps[name] = block
+    props["experiments"]["properties"] = exps
+    return s
+
+
+def _where(path) -> str:
+    return ".".join(str(p) for p in path) or "the top level"
+
+
+def _message(e) -> str:
+    """One line for one schema error: the key, where, and (for a typo) the nearest valid key."""
+    where = _where(e.absolute_path)
+    if e.validator == "additionalProperties":
+        allowed = list(e.schema.get("properties", {}))
+        extra = [k for k in e.instance if k not in allowed]
+        if extra:
+            key = extra[0]
+            near = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f"; valid keys: {', '.join(allowed)}"
+            return f"unknown key '{key}' in {where}{hint}"
+    if e.validator == "enum":
+        return f"{where}: {e.instance!r} is not one of {e.validator_value}"
+    if e.validator == "required":
+        return f"{where}: {e.message}"
+    return f"{where}: {e.message}"
+
+
 def validate_schema(config: dict) -> None:
-    """The same validation snakemake's ``validate`` does, for use outside a Snakefile."""
     import jsonschema
 
-    schema = yaml.safe_load(SCHEMA.read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
-                    key=lambda e: list(e.absolute_path))
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        e = errors[0]
-        where = ".".join(str(p) for p in e.absolute_path) or "<top level>"
-        raise ConfigError(f"config: {where}: {e.message}")
+        raise ConfigError(f"config: {_message(jsonschema.exceptions.best_match(errors))}")
 
 
-def experiment_models(exp: dict) -> list[str]:
-    """Every model an experiment reads: `reference` and `models` (other keys that name
-    models, such as e4's `scatter`, must be among these)."""
-    if "models" not in exp:
-        return []  # E6/E8 name inits (experiments.e6.inits), not models
-    return list(dict.fromkeys([*([exp["reference"]] if "reference" in exp else []),
-                               *exp["models"]]))
+# --------------------------------------------------------------------------- parsed config
 
 
-# Keys of an experiment's settings that name a subset of its models.
-MODEL_SUBSET_KEYS = ("scatter", "binary")
+@dataclass
+class Config:
+    raw: dict
+    models: dict[str, ModelSpec]  # configured models and the ones experiments derive
+    params: dict[str, object]  # experiment name -> its Params instance
+    enabled: list[str] = field(default_factory=list)  # experiments that run, lecture order
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.raw["seeds"])
+
+    def model_seeds(self, model: str) -> list[int]:
+        return self.seeds if self.models[model].seeded else [0]
+
+    def experiment(self, name: str):
+        return experiments.EXPERIMENTS[name]
+
+    def experiment_models(self, name: str) -> list[str]:
+        return self.experiment(name).models(self.params[name])
+
+    def experiment_dataset(self, name: str) -> str:
+        return self.models[self.experiment_models(name)[0]].dataset
+
+    def params_dict(self, name: str) -> dict:
+        return asdict(self.params[name])
 
 
-def model_dataset(config: dict, model: str) -> str:
+def model_dataset(config: dict, entry: dict) -> str:
     """A model's dataset; the aliases `image` (the default) and `text` follow the config's
     image_dataset / text_dataset, so a preset can swap the data of every model at once."""
-    name = config["models"][model].get("dataset", "image")
+    name = entry.get("dataset", "image")
     if name == "image":
         return config.get("image_dataset", "mnist")
     if name == "text":
@@ -59,62 +118,61 @@ def model_dataset(config: dict, model: str) -> str:
     return name
 
 
-def check(config: dict) -> None:
+def load(config: dict) -> Config:
+    """Validate and parse ``config`` (the merged dict Snakemake holds); ConfigError if wrong."""
+    validate_schema(config)
     if config.get("device") == "cpu" and config.get("gpu") == 1:
         raise ConfigError("config: `gpu: 1` asks for a GPU per training job but `device: cpu` "
                           "would not use it; set `gpu: 0` (or auto) or `device: auto`")
-    for name, entry in config["models"].items():
+    params = {}
+    for name, exp in experiments.EXPERIMENTS.items():
+        if name not in config["experiments"]:
+            continue
+        block = {k: v for k, v in config["experiments"][name].items() if k != "enabled"}
         try:
-            check_model_config(name, entry)
+            params[name] = exp.Params(**block)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"config: experiments.{name}: {e}") from None
+    # The experiments' own checks first: their messages name their keys (an E6 init, an E8
+    # reference to it), which the models they derive from those keys could not.
+    cfg = Config(config, {}, params)
+    for name, p in params.items():
+        try:
+            experiments.EXPERIMENTS[name].check(p, cfg)
+        except ValueError as e:
+            raise ConfigError(f"config: experiments.{name}: {e}") from None
+    entries = dict(config["models"])
+    for name, exp in experiments.EXPERIMENTS.items():
+        if name in params:
+            for m, entry in exp.derived_models(params[name], config).items():
+                if m in entries:
+                    raise ConfigError(f"config: models.{m}: the name is taken by a model "
+                                      f"experiments.{name} derives; rename it")
+                entries[m] = entry
+    for name, entry in entries.items():
+        try:
+            cfg.models[name] = parse_model(name, entry, model_dataset(config, entry),
+                                           config["training"])
         except ValueError as e:
             raise ConfigError(f"config: {e}") from None
-    check_pretraining(config["experiments"])
-    for exp_name, exp in config["experiments"].items():
-        if "models" not in exp:
-            continue  # E6/E8: checked by check_pretraining
-        names = experiment_models(exp)
-        missing = [m for m in names if m not in config["models"]]
+    for name, p in params.items():
+        names = experiments.EXPERIMENTS[name].models(p)
+        missing = [m for m in names if m not in cfg.models]
         if missing:
-            raise ConfigError(f"config: experiments.{exp_name} names model(s) {missing} that "
-                              f"are not defined under `models:` (defined: {sorted(config['models'])})")
-        for key in MODEL_SUBSET_KEYS:
-            stray = [m for m in exp.get(key, []) if m not in names]
-            if stray:
-                raise ConfigError(f"config: experiments.{exp_name}.{key} names {stray}, which "
-                                  f"are not among its models {names}")
-        for i, n in enumerate(exp.get("noise_eval", [])):
-            try:
-                NoiseSpec(**n)
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"config: experiments.{exp_name}.noise_eval[{i}]: {e}") from None
-        datasets = {model_dataset(config, m) for m in names}
-        if len(datasets) > 1:
-            raise ConfigError(f"config: experiments.{exp_name} mixes datasets {sorted(datasets)}; "
+            raise ConfigError(f"config: experiments.{name} names model(s) {missing} that are not "
+                              f"defined under `models:` (defined: {sorted(config['models'])})")
+        data = {cfg.models[m].dataset for m in names}
+        if len(data) > 1:
+            raise ConfigError(f"config: experiments.{name} mixes datasets {sorted(data)}; "
                               "all its models must use one dataset")
+    cfg.enabled = [n for n in experiments.EXPERIMENTS
+                   if n in params and config["experiments"][n].get("enabled", True)]
+    return cfg
 
 
-def check_pretraining(experiments: dict) -> None:
-    """E6's inits and label budgets, and E8's references to them."""
-    e6, e8 = experiments.get("e6"), experiments.get("e8")
-    if e6 is None:
-        if e8 is not None:
-            raise ConfigError("config: experiments.e8 reads E6's pre-training stacks; "
-                              "it needs experiments.e6")
-        return
-    bad = [i for i in e6["inits"] if not i.isidentifier()]
-    if bad:
-        raise ConfigError(f"config: experiments.e6.inits: names {bad} must be letters, digits "
-                          "and underscores (they become file names)")
-    try:
-        check_inits(e6["inits"])
-    except ValueError as e:
-        raise ConfigError(f"config: {e}") from None
-    if e6["reference"] not in e6["inits"]:
-        raise ConfigError(f"config: experiments.e6.reference {e6['reference']!r} is not one of "
-                          f"its inits {sorted(e6['inits'])}")
-    if e8 is not None:
-        for key in ("inits", "filters"):
-            stray = [i for i in e8[key] if i not in e6["inits"]]
-            if stray:
-                raise ConfigError(f"config: experiments.e8.{key} names {stray}, which are not "
-                                  f"experiments.e6.inits ({sorted(e6['inits'])})")
+def check(config: dict) -> Config:
+    """Kept for callers that only check; same as :func:`load`."""
+    return load(config)
+
+
+__all__ = ["Config", "ConfigError", "KINDS", "load", "check", "schema", "validate_schema"]

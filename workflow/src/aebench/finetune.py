@@ -79,7 +79,7 @@ def tiled(idx: np.ndarray, min_samples: int) -> np.ndarray:
     return np.tile(idx, max(1, -(-min_samples // len(idx))))
 
 
-def finetune(stack, data, budget, seed: int, train: dict, *, min_epoch_samples: int = 0,
+def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 0,
              device="cpu", log=print, name: str = "finetune"):
     """Fine-tune the whole net on ``budget`` class-balanced labelled train images; early
     stopping on a class-balanced validation subset of at most the same size (so a small
@@ -89,7 +89,6 @@ def finetune(stack, data, budget, seed: int, train: dict, *, min_epoch_samples: 
     samples: with 100 labels an epoch would otherwise be one or two updates, and the random
     init (slowest to start) would be early-stopped before it learns, flattering pre-training.
     """
-    from .specs import TrainConfig
     from .train import classification_objective, classification_validation_loss, fit
 
     if stack.dims[0] != data.dim:
@@ -99,7 +98,7 @@ def finetune(stack, data, budget, seed: int, train: dict, *, min_epoch_samples: 
     va = balanced_subset(data.y_val, ALL if budget == ALL else min(budget, len(data.y_val)), seed)
     n_classes = int(max(data.y_train.max(), data.y_val.max(), data.y_test.max())) + 1
     net = build_classifier(stack, n_classes, seed)
-    cfg = TrainConfig.from_dict(train)
+    cfg = train  # a TrainConfig
     rep = tiled(tr, min_epoch_samples)
     log(f"[{name}] {len(tr)} labelled train images (seen {len(rep) // len(tr)}x per epoch), "
         f"{len(va)} validation labels")

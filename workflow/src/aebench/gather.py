@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -54,8 +55,14 @@ def write_table(df: pd.DataFrame, csv: str | Path, md: str | Path | None = None)
 # --------------------------------------------------------------------------- claims
 
 
-def load_claims(path: str | Path) -> list[dict]:
-    return yaml.safe_load(Path(path).read_text())["claims"]
+def load_claims(paths) -> list[dict]:
+    """Every claim of the given files (workflow/claims/<experiment>.yaml), in lecture order."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    claims = [c for p in paths for c in yaml.safe_load(Path(p).read_text())["claims"]]
+    number = lambda c: int(re.match(r"e(\d+)", c["experiment"]).group(1)) if re.match(  # noqa: E731
+        r"e(\d+)", c["experiment"]) else 10**6
+    return sorted(claims, key=number)
 
 
 def _check(check: dict, mean: float, other: float | None, anchor: float | None) -> tuple[bool, str]:

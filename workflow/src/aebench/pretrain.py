@@ -4,44 +4,25 @@ An *init* is a registered function that returns the weights of the hidden layers
 ``input - hidden[0] - ... - hidden[-1]`` (a "stack"): ``random`` (the control), ``ae``
 (autoencoder layers, with the variants of :mod:`aebench.variants`: L1 code penalty,
 denoising noise) or ``rbm`` (a DBN). A config entry ``experiments.e6.inits.<name>: {kind,
-params}`` picks one; adding an init is one registered function plus one config entry.
+params}`` (or an autoencoder's ``pretrain:``) picks one, parsed into
+:class:`aebench.spec.InitSpec`; adding an init is one registered function plus one config
+entry.
 
 Greedy stacking (:func:`greedy_stack`): layer k is trained on the codes of layers 1..k-1,
 which are computed once from the frozen (detached, cloned) weights, so no later step can
 change them. Fine-tuning (:mod:`aebench.finetune`) copies the stack into the classifier.
 
-Torch is imported inside the functions: the workflow imports this module to check the config.
+Torch is imported inside the functions: the config check imports this module for ``INITS``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
-from . import variants
 from .registry import registrar
 
 INITS: dict[str, Callable] = {}
-
-
-@dataclass
-class RBMConfig:
-    epochs: int = 50
-    batch_size: int = 100
-    lr: float = 0.05
-    momentum: float = 0.9  # 0.5 for the first `initial_momentum_epochs`, then this
-    initial_momentum_epochs: int = 5
-    weight_decay: float = 2e-4  # L2 on W, as in Hinton's guide
-    # The top RBM with linear (Gaussian) hidden units, and its much smaller learning rate:
-    # the code layer of Hinton & Salakhutdinov's autoencoder (set for a linear-code AE).
-    linear_top: bool = False
-    lr_linear: float = 1e-3
-
-    def __post_init__(self):
-        if (self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.lr_linear <= 0
-                or not 0 <= self.momentum < 1):
-            raise ValueError(f"rbm settings: epochs/batch_size >= 1, lr > 0, 0 <= momentum < 1; "
-                             f"got {asdict(self)}")
 
 
 init_kind = registrar(INITS)  # @init_kind("rbm") registers an init
@@ -114,12 +95,13 @@ def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=pri
 
 
 # --------------------------------------------------------------------------- inits
-# ``fn(x_train, x_val, dims, params, settings, seed, device, log) -> Stack``. ``settings`` is
-# experiments.e6 of the config (its `pretrain` / `rbm` training settings).
+# ``fn(x_train, x_val, dims, init, train, seed, device, log) -> Stack``: ``init`` is the
+# parsed InitSpec (an rbm's full RBMConfig, an ae's objective), ``train`` the TrainConfig
+# that AE layers are trained with.
 
 
 @init_kind("random")
-def random_init(x_train, x_val, dims, params, settings, seed, device, log) -> Stack:
+def random_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
     """The control: PyTorch's default nn.Linear initialisation, seeded."""
     import torch
 
@@ -132,7 +114,7 @@ def random_init(x_train, x_val, dims, params, settings, seed, device, log) -> St
 
 
 @init_kind("ae")
-def autoencoder_init(x_train, x_val, dims, params, settings, seed, device, log) -> Stack:
+def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
     """Each layer an AE ``n_in - n_out - n_in`` with sigmoid code and output, trained by the
     one training core (BCE: the inputs are pixels or codes in [0, 1]); params are the E7
     variants (``regularizer: {kind: l1, ...}`` for the over-complete sparse AE of the lecture,
@@ -141,13 +123,12 @@ def autoencoder_init(x_train, x_val, dims, params, settings, seed, device, log) 
 
     import torch
 
-    from .models import build
-    from .specs import TrainConfig
+    from .nets import build
     from .train import autoencoder_objective, fit
 
-    noise, reg = variants.parse(params)
-    objective = partial(autoencoder_objective, corrupt=noise, penalty=reg)
-    cfg = TrainConfig.from_dict(settings["pretrain"])
+    obj = init.objective
+    objective = partial(autoencoder_objective, corrupt=obj.input_noise, penalty=obj.regularizer)
+    cfg = train
 
     def train_layer(h_tr, h_va, n_out, k):
         torch.manual_seed(seed + 1000 * k)
@@ -160,13 +141,13 @@ def autoencoder_init(x_train, x_val, dims, params, settings, seed, device, log) 
 
 
 @init_kind("rbm")
-def rbm_init(x_train, x_val, dims, params, settings, seed, device, log) -> Stack:
+def rbm_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
     """A DBN (Hinton, Osindero & Teh 2006): each layer an RBM trained by CD-1
     (:mod:`aebench.rbm`) on the hidden probabilities of the RBM below (with ``linear_top``,
     the top RBM has linear hidden units: Hinton & Salakhutdinov's code layer)."""
-    from .rbm import RBMConfig, train_rbm
+    from .rbm import train_rbm
 
-    cfg = RBMConfig(**{**settings["rbm"], **params})
+    cfg = init.rbm
     top = len(dims) - 2
 
     def train_layer(h_tr, h_va, n_out, k):
@@ -178,38 +159,10 @@ def rbm_init(x_train, x_val, dims, params, settings, seed, device, log) -> Stack
     return greedy_stack(x_train, x_val, dims, train_layer, log)
 
 
-def check_inits(inits: dict) -> None:
-    """Fail fast on an unknown init kind or bad params (called when the config is loaded)."""
-    for name, entry in inits.items():
-        check_init(entry, f"experiments.e6.inits.{name}")
-
-
-def check_init(entry: dict, where: str) -> None:
-    """One ``{kind, params}`` init entry; ``where`` is its place in the config."""
-    kind, params = entry.get("kind"), entry.get("params", {})
-    extra = set(entry) - {"kind", "params"}
-    if extra:
-        raise ValueError(f"{where}: unknown key(s) {sorted(extra)}; an init is {{kind, params}}")
-    if kind not in INITS:
-        raise ValueError(f"{where}.kind: unknown kind {kind!r}; known: {sorted(INITS)}")
-    try:
-        if kind == "ae":
-            extra = set(params) - set(variants.PARAM_KEYS)
-            if extra:
-                raise ValueError(f"unknown param(s) {sorted(extra)}; "
-                                 f"known: {list(variants.PARAM_KEYS)}")
-            variants.parse(params)
-        elif kind == "rbm":
-            RBMConfig(**params)
-        elif params and kind == "random":
-            raise ValueError("random takes no params")
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{where}: {e}") from None
-
-
-def pretrain(kind: str, x_train, x_val, dims, params, settings, seed, device, log=print) -> Stack:
-    stack = INITS[kind](x_train, x_val, dims, params, settings, seed, device, log)
-    stack.info.update(kind=kind, params=params, seed=seed)
+def pretrain(init, x_train, x_val, dims, train, seed, device, log=print) -> Stack:
+    """Train the stack ``init`` (an :class:`aebench.spec.InitSpec`) describes."""
+    stack = INITS[init.kind](x_train, x_val, dims, init, train, seed, device, log)
+    stack.info.update(kind=init.kind, init=init.to_dict(), seed=seed)
     return stack
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from .pretrain import RBMConfig
+from .spec import RBMConfig
 
 
 class RBM(torch.nn.Module):

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from .specs import TrainConfig  # noqa: E402,F401 (re-exported)
+from .spec import TrainConfig  # noqa: E402,F401 (re-exported)
 
 
 class DivergenceError(RuntimeError):

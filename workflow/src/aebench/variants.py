@@ -1,8 +1,8 @@
 """Training-time variants of the autoencoder objective (slide 14): input corruption and
 penalties on the code. Each is a small function in a registry; a model uses one through its
 config params, e.g. ``input_noise: {kind: mask, level: 0.3}`` or
-``regularizer: {kind: contractive, weight: 0.01}``. A new variant is one registered function
-plus one config entry; :func:`aebench.train.autoencoder_objective` applies them inside the one
+``regularizer: {kind: contractive, weight: 0.01}`` (parsed into
+:class:`aebench.spec.Objective`). A new variant is one registered function plus one config entry; :func:`aebench.train.autoencoder_objective` applies them inside the one
 training loop (:func:`aebench.train.fit`).
 
 The module imports no torch at load time (the functions only call tensor methods; torch.func
@@ -126,25 +126,3 @@ class RegularizerSpec:
 
     def __call__(self, model, x_in, z):
         return self.weight * REGULARIZERS[self.kind](model, x_in, z)
-
-
-def _spec(cls, key: str, value):
-    if not isinstance(value, dict):
-        raise ValueError(f"{key} must be a mapping like {{kind: ..., ...}}, got {value!r}")
-    try:
-        return cls(**value)
-    except TypeError:
-        want = [f for f in cls.__dataclass_fields__]
-        raise ValueError(f"{key} takes exactly the keys {want}, got {sorted(value)}") from None
-    except ValueError as e:
-        raise ValueError(f"{key}: {e}") from None
-
-
-def parse(params: dict) -> tuple[NoiseSpec | None, RegularizerSpec | None]:
-    """The variant settings among a model's params (``input_noise``, ``regularizer``)."""
-    n, r = params.get("input_noise"), params.get("regularizer")
-    return (_spec(NoiseSpec, "input_noise", n) if n is not None else None,
-            _spec(RegularizerSpec, "regularizer", r) if r is not None else None)
-
-
-PARAM_KEYS = ("input_noise", "regularizer")

@@ -1,46 +1,111 @@
-"""Experiments: each reads fitted models and writes long-format metrics plus figures.
+"""Experiments: each is one module of this package, found without an import list.
 
-An experiment is one function ``run(ctx) -> DataFrame`` registered with
-:func:`experiment`; its rule in ``workflow/rules/`` names its figures. The returned frame has
-columns ``model, seed, metric, value``; the gather step turns it into tables and claims.
+A module defines one :class:`Experiment` subclass: its config name and title, its settings
+(a ``Params`` dataclass: it validates ``experiments.<name>`` in the config and generates its
+schema block), the models it reads (configured ones, or ones it derives, like E6's
+classifiers), its report entries (table caption, figures with captions) and ``run(ctx)``,
+which reads the fitted runs and returns rows ``model, seed, metric, value``. Its claims sit
+in ``workflow/claims/<name>.yaml``. One generic rule runs any experiment, and the gather step
+and the report pick it up: adding an experiment is its module, its config entry and its
+claims. Modules import torch, plots and the like inside ``run``: the workflow imports them
+all on every start to check the config.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ..data import Prepared, load_prepared
-from ..registry import registrar
-
-EXPERIMENTS: dict[str, Callable[["Context"], pd.DataFrame]] = {}
+EXPERIMENTS: dict[str, "Experiment"] = {}
 COLUMNS = ["experiment", "dataset", "model", "seed", "metric", "value"]
+FIGURE_SPACE = "\u2007"  # as wide as a digit: "E 2" sorts before "E10" in the report menu
 
 
-experiment = registrar(EXPERIMENTS)  # @experiment("e1") registers an experiment function
+class Experiment:
+    name: ClassVar[str]
+    title: ClassVar[str]  # shown after the id, e.g. "PCA vs deep AE"
+    lecture: ClassVar[str] = ""  # e.g. "slides 2-4"
+    Params: ClassVar[type]
+    table_caption: ClassVar[str] = ""
+    figures: ClassVar[dict[str, str]] = {}  # file name in the figures directory -> caption
+    threads: ClassVar[str | int] = 1  # "baseline": config threads.baseline
+    resources: ClassVar[dict] = {"mem_mb": 4000, "runtime": 60}
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.name in EXPERIMENTS:
+            raise ValueError(f"experiment {cls.name!r} is defined twice")
+        EXPERIMENTS[cls.name] = cls()
+
+    @property
+    def number(self) -> int:
+        m = re.match(r"e(\d+)", self.name)
+        return int(m.group(1)) if m else 10**6
+
+    @property
+    def category(self) -> str:
+        """The report category: id (padded so that E2 sorts before E10) and title."""
+        n = str(self.number) if self.number < 10**6 else self.name
+        return f"E{n.rjust(2, FIGURE_SPACE)} {self.title}"
+
+    def caption_values(self, p) -> dict:
+        """Extra values for the captions' ``str.format`` fields (``{p.<field>}`` is always there)."""
+        return {}
+
+    def models(self, p) -> list[str]:
+        """Every model it reads: ``reference`` and ``models`` when its Params have them."""
+        return list(dict.fromkeys([*([p.reference] if getattr(p, "reference", None) else []),
+                                   *getattr(p, "models", [])]))
+
+    def derived_models(self, p, config: dict) -> dict[str, dict]:
+        """Model entries (as under ``models:``) that this experiment defines itself."""
+        return {}
+
+    def check(self, p, cfg) -> None:
+        """Cross-references the schema cannot see; raise ValueError."""
+
+    def run(self, ctx: "Context") -> list[dict]:
+        raise NotImplementedError
+
+
+def subset_of_models(p, key: str) -> None:
+    """A Params key that names a subset of the experiment's models."""
+    names = [*getattr(p, "models", [])]
+    stray = [m for m in getattr(p, key) if m not in names]
+    if stray:
+        raise ValueError(f"{key} names {stray}, which are not among its models {names}")
 
 
 @dataclass
 class Context:
     name: str
     data_path: Path
-    models: dict[str, dict[int, Path]]  # model name -> seed -> fitted model directory
-    params: dict
-    figures: dict[str, Path] = field(default_factory=dict)
+    models: dict[str, dict[int, Path]]  # model name -> seed -> run directory
+    params: object  # the experiment's Params
+    figures_dir: Path
+    device: str = "cpu"
     log: Callable[[str], None] = print
-    inputs: dict[str, Path] = field(default_factory=dict)  # extra rule inputs (E10's classifier)
-    _data: Prepared | None = None
+    _data: object = None
 
     @property
-    def data(self) -> Prepared:
+    def data(self):
         if self._data is None:
+            from ..datasets import load_prepared
+
             self._data = load_prepared(self.data_path)
         return self._data
+
+    def figure(self, name: str) -> Path:
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        return self.figures_dir / name
 
     def metrics_json(self, model: str, seed: int) -> dict:
         return json.loads((self.models[model][seed] / "metrics.json").read_text())
@@ -48,6 +113,11 @@ class Context:
     def codes(self, model: str, seed: int) -> dict[str, np.ndarray]:
         with np.load(self.models[model][seed] / "codes.npz") as z:
             return {k: z[k] for k in z.files}
+
+    def load(self, model: str, seed: int):
+        from ..kinds import load_run
+
+        return load_run(self.models[model][seed])
 
     def seeds(self, model: str) -> list[int]:
         return sorted(self.models[model])
@@ -64,7 +134,7 @@ def rows(model: str, seed: int, values: dict[str, float]) -> list[dict]:
 
 
 def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
-    df = pd.DataFrame(EXPERIMENTS[name](ctx))
+    df = pd.DataFrame(EXPERIMENTS[name].run(ctx))
     df.insert(0, "experiment", name)
     df.insert(1, "dataset", Path(ctx.data_path).stem)
     df = df[COLUMNS]
@@ -72,8 +142,12 @@ def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
     return df
 
 
-# Importing the modules registers the experiments.
-from . import (e1_reconstruction, e2_linear, e3_codes2d, e4_text_retrieval,  # noqa: E402,F401
-               e5_image_retrieval)
-from . import e7_variants, e9_conv, e10_generator  # noqa: E402,F401
-from . import e6_pretraining, e8_rbm  # noqa: E402,F401
+def _discover() -> None:
+    for m in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{m.name}")
+    ordered = sorted(EXPERIMENTS.items(), key=lambda kv: (kv[1].number, kv[0]))
+    EXPERIMENTS.clear()
+    EXPERIMENTS.update(ordered)
+
+
+_discover()

@@ -5,35 +5,67 @@ Hamming distance for binary codes (sigmoid code units thresholded at 0.5: semant
 hashing, Krizhevsky & Hinton 2011). Relevant = same class.
 """
 
-import numpy as np
+from __future__ import annotations
 
-from .. import retrieval
-from ..plots import retrieval_hits
-from . import experiment, rows
+from dataclasses import dataclass, field
+
+from . import Experiment, rows, subset_of_models
 
 
-@experiment("e5")
-def image_retrieval(ctx):
-    d, p = ctx.data, ctx.params
-    binary = set(p.get("binary", []))
-    out, hits = [], {}
-    for model in p["models"]:
-        for seed in ctx.seeds(model):
-            c = ctx.codes(model, seed)
-            q, db = c["z_test"], c["z_train"]
-            metric = "euclidean"
-            if model in binary:
-                q, db, metric = retrieval.binarize(q), retrieval.binarize(db), "hamming"
-                out += rows(model, seed, {"bits_used": float((db.std(0) > 0).sum())})
-            r = retrieval.evaluate(q, d.y_test, db, d.y_train, metric, ks=p["ks"], n_top=8,
-                                   device=p["device"])
-            out += rows(model, seed, {"mAP": r.mean_ap,
-                                      **{f"P@{k}": v for k, v in r.precision_at.items()}})
-            ctx.log(f"{model} seed {seed} ({metric}): mAP {r.mean_ap:.4f}, "
-                    + ", ".join(f"P@{k} {v:.4f}" for k, v in r.precision_at.items()))
-            if model not in hits:
-                hits[model] = r.top
-    shown = np.arange(p["n_queries_shown"]) * (len(d.y_test) // p["n_queries_shown"])
-    retrieval_hits(d.x_test[shown], {m: d.x_train[t[shown]] for m, t in hits.items()}, d.shape,
-                   ctx.figures["hits"])
-    return out
+@dataclass
+class Params:
+    models: list[str] = field(metadata={"schema": {"minItems": 1}})
+    binary: list[str] = field(default_factory=list)  # compared by Hamming distance
+    ks: list[int] = field(default_factory=lambda: [1, 10, 100], metadata={"schema": {
+        "minItems": 1, "items": {"type": "integer", "minimum": 1}}})
+    n_queries_shown: int = field(default=5, metadata={"schema": {"minimum": 1, "maximum": 20}})
+
+
+class E5(Experiment):
+    name = "e5"
+    title = "image retrieval"
+    lecture = "slides 8-10"
+    Params = Params
+    threads = "baseline"
+    resources = {"mem_mb": 8000, "runtime": 60}
+    table_caption = (
+        "Image retrieval on MNIST: each test image queries the train set; raw pixels and "
+        "real-valued AE codes by Euclidean distance, binary codes (sigmoid code thresholded at "
+        "0.5) by Hamming distance. Precision at k and mAP with class labels as relevance, mean ± "
+        "95% CI over seeds; bits_used counts code bits that are not constant.")
+    figures = {"top_hits.png": (
+        "A few test queries (left of each row) and their 8 nearest training images for each "
+        "representation (first seed).")}
+
+    def check(self, p, cfg):
+        subset_of_models(p, "binary")
+
+    def run(self, ctx):
+        import numpy as np
+
+        from .. import retrieval
+        from ..plots import retrieval_hits
+
+        d, p = ctx.data, ctx.params
+        binary = set(p.binary)
+        out, hits = [], {}
+        for model in p.models:
+            for seed in ctx.seeds(model):
+                c = ctx.codes(model, seed)
+                q, db = c["z_test"], c["z_train"]
+                metric = "euclidean"
+                if model in binary:
+                    q, db, metric = retrieval.binarize(q), retrieval.binarize(db), "hamming"
+                    out += rows(model, seed, {"bits_used": float((db.std(0) > 0).sum())})
+                r = retrieval.evaluate(q, d.y_test, db, d.y_train, metric, ks=p.ks, n_top=8,
+                                       device=ctx.device)
+                out += rows(model, seed, {"mAP": r.mean_ap,
+                                          **{f"P@{k}": v for k, v in r.precision_at.items()}})
+                ctx.log(f"{model} seed {seed} ({metric}): mAP {r.mean_ap:.4f}, "
+                        + ", ".join(f"P@{k} {v:.4f}" for k, v in r.precision_at.items()))
+                if model not in hits:
+                    hits[model] = r.top
+        shown = np.arange(p.n_queries_shown) * (len(d.y_test) // p.n_queries_shown)
+        retrieval_hits(d.x_test[shown], {m: d.x_train[t[shown]] for m, t in hits.items()},
+                       d.shape, ctx.figure("top_hits.png"))
+        return out

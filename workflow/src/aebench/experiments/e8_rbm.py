@@ -1,8 +1,8 @@
 """E8 (slides 15-16): RBMs and a DBN as feature learners, beside the AE stacks.
 
-Reads E6's cached pre-training stacks (``ctx.models[init][seed]``: no extra training). For
-each init and seed, a linear probe (LogisticRegression on standardised features, fitted on
-at most ``probe_n_train`` train images, scored on test) on the first hidden layer
+Reads E6's pre-training stacks (its ``e6_<init>`` models: no extra training). For each init
+and seed, a linear probe (LogisticRegression on standardised features, fitted on at most
+``probe_n_train`` train images, scored on test) on the first hidden layer
 (``probe_accuracy@layer1``: the RBM for the DBN, one AE for the AE stacks) and on the top
 one (``probe_accuracy@top``: the DBN, the stacked AEs), plus the same probe on raw pixels.
 The figure shows the first-layer filters (rows of W1) of the configured inits.
@@ -10,38 +10,87 @@ The figure shows the first-layer filters (rows of W1) of the configured inits.
 
 from __future__ import annotations
 
-from ..metrics import linear_probe_accuracy
-from ..plots import filter_grid
-from ..pretrain import Stack
-from . import experiment, rows
+from dataclasses import dataclass, field
+
+from . import Experiment, rows
+from .e6_pretraining import stack_model
 
 
-@experiment("e8")
-def rbm_features(ctx):
-    d, p = ctx.data, ctx.params
+@dataclass
+class Params:
+    inits: list[str] = field(metadata={"schema": {"minItems": 1}})  # experiments.e6.inits names
+    filters: list[str] = field(default_factory=list)  # whose first-layer filters the figure shows
+    n_filters: int = field(default=100, metadata={"schema": {"minimum": 1, "maximum": 400}})
+    probe_n_train: int = field(default=10000, metadata={"schema": {"minimum": 10}})
+    probe_max_iter: int = field(default=1000, metadata={"schema": {"minimum": 1}})
 
-    def probe(z_train, z_test, seed):
-        return linear_probe_accuracy(z_train, d.y_train, z_test, d.y_test,
-                                     n_train=p["probe_n_train"], max_iter=p["probe_max_iter"],
-                                     seed=seed)
 
-    out, filters, shown = [], {}, set()
-    for seed in ctx.seeds(p["inits"][0]):
-        acc = probe(d.x_train, d.x_test, seed)
-        out += rows("pixels", seed, {"probe_accuracy@input": acc})
-        ctx.log(f"pixels seed {seed}: probe accuracy {acc:.4f}")
-    for init in p["inits"]:
-        for seed in ctx.seeds(init):
-            stack = Stack.load(ctx.models[init][seed] / "stack.pt")
-            values = {}
-            for tag, upto in (("layer1", 1), ("top", None)):
-                values[f"probe_accuracy@{tag}"] = probe(
-                    stack.codes(d.x_train, upto).numpy(), stack.codes(d.x_test, upto).numpy(), seed)
-            out += rows(init, seed, values)
-            ctx.log(f"{init} seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
-            if init in p["filters"] and init not in shown:  # first seed only
-                shown.add(init)
-                w = stack.weights[0][:p["n_filters"]].numpy()
-                filters[f"{init} ({stack.info['kind']}, seed {seed})"] = w
-    filter_grid(filters, d.shape, ctx.figures["filters"])
-    return out
+class E8(Experiment):
+    name = "e8"
+    title = "RBM and DBN"
+    lecture = "slides 15-16"
+    Params = Params
+    threads = "baseline"
+    resources = {"mem_mb": 6000, "runtime": 60}  # linear probes on four stacks x seeds
+    table_caption = (
+        "RBMs and DBNs as feature learners (slides 15-16), beside autoencoders. The features are "
+        "those of E6's pre-training stacks (no extra training): ``probe_accuracy@layer1`` uses "
+        "the first hidden layer (for **dbn** that is one RBM, for **sae** / **sdae** one sparse / "
+        "denoising AE, for **random** random sigmoid features of the same size), "
+        "``probe_accuracy@top`` the top hidden layer (the DBN, the stacked AEs); **pixels** is "
+        "the same probe on the raw input. The probe is a linear classifier (scikit-learn "
+        "LogisticRegression on standardised features) fitted on up to {p.probe_n_train} "
+        "training images and scored on test. The RBMs are a small torch CD-1 implementation "
+        "(aebench.rbm), not scikit-learn's BernoulliRBM, because the DBN of E6 is trained on 60k "
+        "images with 1000-unit layers and the torch version runs on the GPU the training rules "
+        "request. The E7 table gives the same probe on the one-layer AE variants. Mean ± 95% CI "
+        "over seeds.")
+    figures = {"filters.png": (
+        "First-layer filters (rows of W1, each scaled to its own min..max; first {p.n_filters} "
+        "units, first seed) of the RBM at the bottom of the DBN and of the first sparse and "
+        "denoising AE layers of E6's stacks.")}
+
+    def models(self, p):
+        return [stack_model(i) for i in p.inits]
+
+    def check(self, p, cfg):
+        e6 = cfg.params.get("e6")
+        if e6 is None:
+            raise ValueError("reads E6's pre-training stacks; it needs experiments.e6")
+        for key in ("inits", "filters"):
+            stray = [i for i in getattr(p, key) if i not in e6.inits]
+            if stray:
+                raise ValueError(f"{key} names {stray}, which are not experiments.e6.inits "
+                                 f"({sorted(e6.inits)})")
+
+    def run(self, ctx):
+        from ..metrics import linear_probe_accuracy
+        from ..plots import filter_grid
+
+        d, p = ctx.data, ctx.params
+
+        def probe(z_train, z_test, seed):
+            return linear_probe_accuracy(z_train, d.y_train, z_test, d.y_test,
+                                         n_train=p.probe_n_train, max_iter=p.probe_max_iter,
+                                         seed=seed)
+
+        out, filters, shown = [], {}, set()
+        for seed in ctx.seeds(stack_model(p.inits[0])):
+            acc = probe(d.x_train, d.x_test, seed)
+            out += rows("pixels", seed, {"probe_accuracy@input": acc})
+            ctx.log(f"pixels seed {seed}: probe accuracy {acc:.4f}")
+        for init in p.inits:
+            for seed in ctx.seeds(stack_model(init)):
+                stack = ctx.load(stack_model(init), seed).stack
+                values = {}
+                for tag, upto in (("layer1", 1), ("top", None)):
+                    values[f"probe_accuracy@{tag}"] = probe(
+                        stack.codes(d.x_train, upto).numpy(), stack.codes(d.x_test, upto).numpy(), seed)
+                out += rows(init, seed, values)
+                ctx.log(f"{init} seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+                if init in p.filters and init not in shown:  # first seed only
+                    shown.add(init)
+                    w = stack.weights[0][:p.n_filters].numpy()
+                    filters[f"{init} ({stack.info['kind']}, seed {seed})"] = w
+        filter_grid(filters, d.shape, ctx.figure("filters.png"))
+        return out

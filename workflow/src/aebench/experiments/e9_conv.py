@@ -8,44 +8,78 @@ zero-padded codes with the flipped kernel (largest absolute difference).
 
 from __future__ import annotations
 
-import torch
+from dataclasses import dataclass, field
 
-from ..methods import load_method
-from ..models import ConvAutoencoder, transposed_conv_as_conv
-from ..plots import reconstruction_grid
-from . import experiment, reconstruction_values, rows
+from . import Experiment, reconstruction_values, rows
 
 
-@torch.no_grad()
-def deconv_as_conv_error(net: ConvAutoencoder, codes) -> float:
+def deconv_as_conv_error(net, codes) -> float:
     """Largest |ConvTranspose2d(h) - conv2d(zero-spread h, flipped kernel)| over the first
-    decoder layer applied to ``codes`` (flat, as ``encode`` returns them)."""
+    decoder layer of a ConvAutoencoder applied to ``codes`` (flat, as ``encode`` returns them)."""
+    import torch
+
+    from ..nets import transposed_conv_as_conv
+
     layer = net.dec[0]
-    h = torch.as_tensor(codes, dtype=torch.float32).reshape(len(codes), *net.code_shape)
-    size = net.sizes[-1]
-    lib = layer(h, output_size=(size, size)) - layer.bias.view(1, -1, 1, 1)
-    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
-    natural = (h.shape[-1] - 1) * s - 2 * p + k
-    ours = transposed_conv_as_conv(h, layer.weight, stride=s, padding=p,
-                                   output_padding=size - natural)
+    with torch.no_grad():
+        h = torch.as_tensor(codes, dtype=torch.float32).reshape(len(codes), *net.code_shape)
+        size = net.sizes[-1]
+        lib = layer(h, output_size=(size, size)) - layer.bias.view(1, -1, 1, 1)
+        k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+        natural = (h.shape[-1] - 1) * s - 2 * p + k
+        ours = transposed_conv_as_conv(h, layer.weight, stride=s, padding=p,
+                                       output_padding=size - natural)
     return float((lib - ours).abs().max())
 
 
-@experiment("e9")
-def conv_decoders(ctx):
-    out = []
-    for model in ctx.params["models"]:
-        for seed in ctx.seeds(model):
-            m = ctx.metrics_json(model, seed)
-            codes = ctx.codes(model, seed)["z_test"]
-            values = {**reconstruction_values(m), "code_dim": codes.shape[1]}
-            net = getattr(load_method(ctx.models[model][seed]), "net", None)
-            if isinstance(net, ConvAutoencoder) and net.spec.decoder == "transposed":
-                values["deconv_as_conv_max_err"] = deconv_as_conv_error(net, codes[:256])
-            out += rows(model, seed, values)
-    n = ctx.params["n_show"]
-    panels = {"test input": ctx.data.x_test[:n]}
-    for model in ctx.params["models"]:
-        panels[model] = ctx.codes(model, ctx.seeds(model)[0])["recon_test_head"][:n]
-    reconstruction_grid(panels, ctx.data.shape, ctx.figures["reconstructions"])
-    return out
+@dataclass
+class Params:
+    models: list[str] = field(metadata={"schema": {"minItems": 1}})
+    n_show: int = field(default=10, metadata={"schema": {"minimum": 1, "maximum": 64}})
+
+
+class E9(Experiment):
+    name = "e9"
+    title = "conv AE"
+    lecture = "slides 17-19"
+    Params = Params
+    table_caption = (
+        "Convolutional autoencoders (slides 17-19): one encoder architecture (3x3 conv + ReLU + "
+        "2x2 max-pool per stage (channels per stage as in config.yaml); the code is the last "
+        "feature map, flattened) and three decoders that differ only in how they undo each "
+        "pooling: **conv_unpool** puts each value back where the encoder's pooling switch says "
+        "its maximum was (zeros elsewhere) and then convolves; **conv_upsample** repeats each "
+        "value over its 2x2 window (nearest neighbour, Keras' UpSampling2D) and then convolves; "
+        "**conv_transposed** uses one stride-2 transposed convolution. All three have one kernel "
+        "per stage, hence the same parameter count. Test squared error per image (sum over "
+        "pixels in [0, 1]) and per-pixel MSE, mean ± 95% CI over seeds. "
+        "``deconv_as_conv_max_err``: the largest difference between the trained transposed-conv "
+        "layer's output on the test codes and an ordinary convolution of the zero-interleaved, "
+        "zero-padded codes with the flipped kernel (slide 19: a \"deconvolution\" is a "
+        "convolution; float32 rounding only). Note that the unpool decoder also receives the "
+        "switches (where each maximum was), information beyond the code itself.")
+    figures = {"reconstructions.png": (
+        "First test images (top row) and their reconstructions by the three conv autoencoders "
+        "(first seed): max-unpooling with the pooling switches, nearest-neighbour upsampling + "
+        "conv, and transposed convolution.")}
+
+    def run(self, ctx):
+        from ..nets import ConvAutoencoder
+        from ..plots import reconstruction_grid
+
+        out = []
+        for model in ctx.params.models:
+            for seed in ctx.seeds(model):
+                m = ctx.metrics_json(model, seed)
+                codes = ctx.codes(model, seed)["z_test"]
+                values = {**reconstruction_values(m), "code_dim": codes.shape[1]}
+                net = getattr(ctx.load(model, seed), "net", None)
+                if isinstance(net, ConvAutoencoder) and net.spec.decoder == "transposed":
+                    values["deconv_as_conv_max_err"] = deconv_as_conv_error(net, codes[:256])
+                out += rows(model, seed, values)
+        n = ctx.params.n_show
+        panels = {"test input": ctx.data.x_test[:n]}
+        for model in ctx.params.models:
+            panels[model] = ctx.codes(model, ctx.seeds(model)[0])["recon_test_head"][:n]
+        reconstruction_grid(panels, ctx.data.shape, ctx.figure("reconstructions.png"))
+        return out

@@ -1,0 +1,29 @@
+# One cached step per (model, seed), whatever its kind (aebench.kinds): baselines, autoencoders,
+# E6's pre-training stacks and fine-tuned classifiers, E10's judge. The kind decides the
+# threads (training or baseline), the GPU request and the cluster resources.
+
+
+rule fit:
+    input:
+        unpack(fit_inputs),
+    output:
+        directory(paths.run("{model}", "{seed}")),
+    params:
+        spec=lambda wc: CFG.models[wc.model].to_dict(),
+        deps=dep_runs,
+        device=config["device"],
+    threads: fit_threads
+    priority: training_priority
+    resources:
+        gpu=fit_gpus,
+        mem_mb=fit_resource("mem_mb"),
+        runtime=fit_resource("runtime"),
+        **({"gpu_model": fit_gpu_model} if TRAIN_GPUS and config["gpu_model"] else {}),
+    log:
+        paths.log("runs", "{model}", "seed{seed}"),
+    benchmark:
+        paths.benchmark("runs", "{model}", "seed{seed}")
+    conda:
+        "../../envs/aebench.yaml"
+    script:
+        "../scripts/fit.py"

@@ -1,0 +1,20 @@
+"""Rule experiment: run one experiment (aebench.experiments) on its runs and tabulate it."""
+
+from pathlib import Path
+
+from aebench import experiments
+from aebench.gather import summarize, wide_table, write_table
+from aebench.runlog import rule_log
+from aebench.train import resolve_device
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_log(sm.log[0], threads=sm.threads) as log:
+    name = sm.wildcards.experiment
+    exp = experiments.EXPERIMENTS[name]
+    runs = {m: {int(s): Path(d) for s, d in seeds.items()} for m, seeds in sm.params.runs.items()}
+    ctx = experiments.Context(name, Path(sm.input.data), runs, exp.Params(**sm.params.params),
+                              Path(sm.output.figures), str(resolve_device(sm.params.device)), log)
+    ctx.figures_dir.mkdir(parents=True, exist_ok=True)
+    long = experiments.run(name, ctx, sm.output.metrics)
+    write_table(wide_table(summarize(long)), sm.output.table, sm.output.table_md)
+    log(f"{name}: {len(long)} metric values written")

@@ -1,0 +1,129 @@
+"""20 Newsgroups "bydate": the official tarball or a mirror of the extracted tree."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from . import DataError, Prepared, _head, register, sha256, split_train_val
+
+NEWS_ARCHIVE_URL = "https://ndownloader.figshare.com/files/5975967"  # scikit-learn's source
+NEWS_ARCHIVE_SHA256 = "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610"
+NEWS_DIR = "20news-bydate"
+NEWS_SIZES = {"train": 11314, "test": 7532}
+
+
+def _verify_tree(root: Path, listing: Path) -> None:
+    """Check every file of the bydate tree against a ``sha256sum``-style listing."""
+    bad, absent = [], []
+    for line in listing.read_text().splitlines():
+        want, rel = line.split(maxsplit=1)
+        f = root / rel
+        if not f.exists():
+            absent.append(rel)
+        elif sha256(f) != want:
+            bad.append(rel)
+    if bad or absent:
+        raise DataError(
+            f"20news mirror {root}: {len(bad)} file(s) fail their sha256 ({', '.join(bad[:3])}"
+            f"{'...' if len(bad) > 3 else ''}) and {len(absent)} are missing "
+            f"({', '.join(absent[:3])}{'...' if len(absent) > 3 else ''}), per {listing}. "
+            f"Restore the original files or remove the mirror so that the archive is downloaded."
+        )
+
+
+def fetch_20news(raw_root: Path, mirror: Path | None, allow_download: bool) -> tuple[Path, dict]:
+    """Return the directory holding ``20news-bydate-{train,test}``.
+
+    Mirror forms: the extracted tree ``<mirror>/20news-bydate/`` (verified per file when
+    ``<mirror>/20news-bydate.sha256`` exists) or the official tarball
+    ``<mirror>/20news-bydate.tar.gz`` (sha256-checked); else the official download.
+    """
+    if mirror is not None:
+        tree = mirror / NEWS_DIR
+        if (tree / "20news-bydate-train").is_dir() and (tree / "20news-bydate-test").is_dir():
+            listing = mirror / "20news-bydate.sha256"
+            if listing.exists():
+                _verify_tree(tree, listing)
+                return tree, {"tree": str(tree), "verified_by": listing.name}
+            return tree, {"tree": str(tree), "verified_by": "document counts only"}
+    archive = raw_root / "20news-bydate.tar.gz"
+    if not archive.exists() and mirror is not None and (mirror / archive.name).exists():
+        shutil.copyfile(mirror / archive.name, archive)
+    if not archive.exists():
+        if not allow_download:
+            raise DataError(
+                "20news: no mirror and downloads are off. Put the bydate tree at "
+                "<mirror>/20news-bydate/20news-bydate-{train,test}/ (or the official "
+                "20news-bydate.tar.gz at <mirror>/) and set `data_mirror` in config.yaml."
+            )
+        raw_root.mkdir(parents=True, exist_ok=True)
+        part = archive.with_name(archive.name + ".part")
+        try:
+            urllib.request.urlretrieve(NEWS_ARCHIVE_URL, part)
+        except Exception as e:
+            part.unlink(missing_ok=True)
+            raise DataError(
+                f"20news: download of {NEWS_ARCHIVE_URL} failed ({type(e).__name__}: {e}). Put the "
+                "bydate tree at <mirror>/20news-bydate/ or the tarball at <mirror>/20news-bydate.tar.gz "
+                "and set `data_mirror` in config.yaml."
+            ) from e
+        part.replace(archive)
+    got = sha256(archive)
+    if got != NEWS_ARCHIVE_SHA256:
+        raise DataError(f"{archive}: sha256 {got} is not the official {NEWS_ARCHIVE_SHA256}: "
+                        "corrupt or partial; delete it and run again.")
+    out = raw_root / NEWS_DIR
+    if not (out / "20news-bydate-test").is_dir():
+        with tarfile.open(archive) as t:
+            t.extractall(out, filter="data")
+    return out, {archive.name: got}
+
+
+@register("20news", "text", 1.0)
+def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
+                   vocab_size=2000, n_val=1000, n_train=None, n_test=None) -> tuple[Prepared, dict]:
+    """Bag of words over the ``vocab_size`` most frequent train words.
+
+    Headers, footers and quoted replies are stripped with scikit-learn's own functions (what
+    ``fetch_20newsgroups(remove=...)`` does), English stop words dropped. Stored as counts;
+    experiments derive tf-idf or per-document normalised vectors from them.
+    """
+    from sklearn.datasets import load_files
+    from sklearn.datasets._twenty_newsgroups import (strip_newsgroup_footer,
+                                                     strip_newsgroup_header,
+                                                     strip_newsgroup_quoting)
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    tree, sources = fetch_20news(raw_root, mirror, allow_download)
+    splits = {}
+    for split in ("train", "test"):
+        b = load_files(tree / f"20news-bydate-{split}", encoding="latin1", shuffle=False)
+        if len(b.data) != NEWS_SIZES[split]:
+            raise DataError(f"20news {split}: {len(b.data)} documents, expected {NEWS_SIZES[split]}; "
+                            f"the tree at {tree} is incomplete.")
+        docs = [strip_newsgroup_quoting(strip_newsgroup_footer(strip_newsgroup_header(d)))
+                for d in b.data]
+        splits[split] = (docs, np.asarray(b.target), list(b.target_names))
+    # Shuffle each split once with a fixed seed: the bydate tree is ordered by group, so "the
+    # last n_val" as validation, "the first n_test" of a subset (quick preset) or the first
+    # points of a scatter would otherwise hold a few groups only.
+    for seed, split in enumerate(("train", "test")):
+        docs, y, classes = splits[split]
+        order = np.random.RandomState(seed).permutation(len(y))
+        splits[split] = ([docs[i] for i in order], y[order], classes)
+    docs, y, classes = splits["train"]
+    vec = CountVectorizer(max_features=vocab_size, stop_words="english")
+    x = vec.fit_transform(docs).toarray().astype(np.float32)
+    xt = vec.transform(splits["test"][0]).toarray().astype(np.float32)
+    x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train)
+    x_te, y_te = _head(xt, splits["test"][1], n_test)
+    p = Prepared("20news", "text", x_tr, y_tr, x_va, y_va, x_te, y_te, shape=(x.shape[1],),
+                 classes=classes, vocabulary=vec.get_feature_names_out().tolist())
+    return p, sources
+
+

@@ -1,0 +1,105 @@
+"""The closed-form baselines: raw input (identity), PCA (slides 2-5) and LSA (slides 6-7)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Kind, only, register
+
+
+@register("identity")
+class Identity(Kind):
+    """No model: the (transformed) input is the code. The raw-pixel retrieval baseline."""
+
+    encoder = True
+
+    @classmethod
+    def check_params(cls, params):
+        only(params, set(), set(), "identity")
+
+    def fit(self, data, seed, deps, *, device="cpu", log=print):
+        return []
+
+    def encode(self, x):
+        return np.asarray(self.inputs(x), dtype=np.float32)
+
+    def decode(self, z):
+        return z
+
+
+class Decomposition(Kind):
+    """A scikit-learn decomposition: codes = transform(features(x)), decoding = its inverse."""
+
+    encoder = True
+
+    def make(self, seed: int):
+        raise NotImplementedError
+
+    def fit_features(self, x: np.ndarray) -> None:
+        """Learn any feature weighting from train (before the decomposition sees it)."""
+
+    def features(self, x: np.ndarray):
+        return self.inputs(x)
+
+    def fit(self, data, seed, deps, *, device="cpu", log=print):
+        self.fit_features(data.x_train)
+        self.model = self.make(seed).fit(self.features(data.x_train))
+        log(f"{self.name}-{self.spec.params['n_components']}: explained variance "
+            f"{self.model.explained_variance_ratio_.sum():.4f}")
+        return []
+
+    def encode(self, x):
+        return self.model.transform(self.features(x)).astype(np.float32)
+
+    def decode(self, z):
+        return self.model.inverse_transform(z).astype(np.float32)
+
+    def n_params(self):
+        return int(self.model.components_.size)
+
+
+@register("pca")
+class PCA(Decomposition):
+    """scikit-learn PCA: the linear baseline of slides 2-5."""
+
+    @classmethod
+    def check_params(cls, params):
+        only(params, {"n_components"}, {"n_components"}, "pca")
+
+    def make(self, seed):
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=self.spec.params["n_components"], random_state=seed)
+
+    def basis(self) -> np.ndarray:
+        """Columns span the principal subspace (features x k)."""
+        return self.model.components_.T
+
+    def n_params(self):
+        return int(self.model.components_.size + self.model.mean_.size)
+
+
+@register("lsa")
+class LSA(Decomposition):
+    """Latent semantic analysis: scikit-learn TruncatedSVD of tf-idf (or log) word counts."""
+
+    @classmethod
+    def check_params(cls, params):
+        only(params, {"n_components", "weighting"}, {"n_components"}, "lsa")
+        if params.get("weighting", "tfidf") not in ("tfidf", "log"):
+            raise ValueError("lsa: weighting must be 'tfidf' or 'log'")
+
+    def make(self, seed):
+        from sklearn.decomposition import TruncatedSVD
+
+        return TruncatedSVD(self.spec.params["n_components"], random_state=seed)
+
+    def fit_features(self, x):
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        tfidf = self.spec.params.get("weighting", "tfidf") == "tfidf"
+        self.tfidf = TfidfTransformer().fit(self.inputs(x)) if tfidf else None
+
+    def features(self, x):
+        x = self.inputs(x)
+        return self.tfidf.transform(x) if self.tfidf is not None else np.log1p(x)

@@ -1,0 +1,46 @@
+"""E6: a 784-1000-1000-1000-10 classifier fine-tuned from a pre-trained stack with a label
+budget (aebench.finetune), as a model: ``params: {stack: <stack model>, budget: N | all,
+min_epoch_samples: M}``, ``train:`` the fine-tuning settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..spec import ModelSpec, TrainConfig
+from . import Kind, only, register
+
+
+@register("classifier")
+class Classifier(Kind):
+    torch_based = True
+    model_file = "model.pt"
+    resources = {"mem_mb": 8000, "runtime": 240}  # up to 200 epochs of the 784-1000^3-10 net
+
+    @classmethod
+    def parse(cls, name, entry, dataset, train_defaults) -> ModelSpec:
+        p = dict(entry.get("params") or {})
+        only(p, {"stack", "budget", "min_epoch_samples"}, {"stack", "budget"}, "classifier")
+        return ModelSpec(name, cls.name, dataset, train=TrainConfig.from_dict(entry.get("train") or {}),
+                         params=p, needs=[p["stack"]])
+
+    def fit(self, data, seed, deps, *, device="cpu", log=print):
+        from ..finetune import finetune
+        from ..pretrain import Stack
+        from ..train import resolve_device
+
+        p = self.spec.params
+        stack = Stack.load(Path(deps[p["stack"]]) / "stack.pt")
+        self.net, history, self.info = finetune(
+            stack, data, p["budget"], seed, self.spec.train,
+            min_epoch_samples=p.get("min_epoch_samples", 0), device=resolve_device(device),
+            log=log, name=f"{self.spec.name} seed {seed}")
+        log(f"{self.spec.name} seed {seed}: test error {self.info['test_error']:.4f}")
+        return history
+
+    def metrics(self, data):
+        return {"budget": str(self.spec.params["budget"]), **self.info}
+
+    def save(self, run_dir):
+        import torch
+
+        torch.save(self.net.state_dict(), Path(run_dir) / self.model_file)

@@ -1,0 +1,62 @@
+"""Where everything lives under results/: the one path vocabulary of the rules and the package.
+
+Rules call these with wildcard placeholders (``paths.run("{model}", "{seed}")``); the
+package calls them with values. Checkpoints sit outside every job's declared outputs, so a
+re-run after an interruption finds them (Snakemake removes a failed job's outputs).
+"""
+
+from __future__ import annotations
+
+RESULTS = "results"
+
+
+def data(dataset: str) -> str:
+    return f"{RESULTS}/data/{dataset}.npz"
+
+
+def manifest(dataset: str) -> str:
+    return f"{RESULTS}/data/{dataset}.json"
+
+
+def raw_root() -> str:
+    return f"{RESULTS}/data/raw"
+
+
+def run(model: str, seed) -> str:
+    """One fitted model with one seed: run.json, metrics.json, history.csv, the model file
+    and, for encoders, codes.npz."""
+    return f"{RESULTS}/runs/{model}/seed{seed}"
+
+
+def checkpoint(model: str, seed) -> str:
+    return f"{RESULTS}/checkpoints/{model}/seed{seed}"
+
+
+def experiment(exp: str) -> str:
+    return f"{RESULTS}/{exp}"
+
+
+def metrics(exp: str) -> str:
+    return f"{experiment(exp)}/metrics.csv"
+
+
+def table(exp: str, ext: str = "csv") -> str:
+    return f"{experiment(exp)}/table.{ext}"
+
+
+def figures(exp: str) -> str:
+    return f"{experiment(exp)}/figures"
+
+
+def log(*parts: str) -> str:
+    return f"{RESULTS}/logs/{'/'.join(parts)}.log"
+
+
+def benchmark(*parts: str) -> str:
+    return f"{RESULTS}/benchmarks/{'/'.join(parts)}.tsv"
+
+
+CLAIMS = f"{RESULTS}/tables/claims.csv"
+CLAIMS_MD = f"{RESULTS}/tables/claims.md"
+SUMMARY = f"{RESULTS}/tables/summary.csv"
+LEARNING_CURVES = f"{RESULTS}/figures/learning_curves.png"

@@ -1,0 +1,69 @@
+"""One writer for a run: fit one model with one seed and write everything later steps read.
+
+A run directory (aebench.paths.run) holds, whatever the kind:
+``run.json`` (the spec it was built from, its kind, seed and dataset: what load_run rebuilds
+the model from), ``metrics.json``, ``history.csv`` (one row per epoch, empty for closed-form
+models) and the kind's model file. Encoders add ``codes.npz`` (codes of train/val/test and
+the reconstructions of the first test samples, for figures) and their reconstruction
+errors. The rule declares the directory as its output, so a failed job leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .datasets import load_prepared
+from .kinds import KINDS
+from .metrics import mse_per_pixel, squared_error_per_image
+from .spec import ModelSpec
+from .train import set_determinism
+
+N_SHOWN = 64  # test reconstructions kept for figures
+
+
+def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Path,
+            deps: dict[str, Path] | None = None, *, device: str = "auto", threads: int = 1,
+            log=print) -> dict:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    set_determinism(seed, threads)
+    data = load_prepared(data_path)
+    model = KINDS[spec.kind](spec)
+    t0 = time.perf_counter()
+    history = model.fit(data, seed, deps or {}, device=device, log=log)
+    seconds = time.perf_counter() - t0
+    model.save(out)
+    metrics = {"model": spec.name, "seed": seed, "kind": spec.kind, "dataset": data.name,
+               "train_seconds": round(seconds, 2), "epochs": len(history)}
+    if model.encoder:
+        metrics.update(write_codes(model, data, out))
+    metrics.update(model.metrics(data))
+    pd.DataFrame(history, columns=model.history_columns).to_csv(out / "history.csv", index=False)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed, "dataset": data.name,
+                                              "spec": spec.to_dict()}, indent=2))
+    log(f"{spec.name} seed {seed}: done in {seconds:.1f}s"
+        + (f", test squared error per image {metrics['test_sq_err_per_image']:.3f}"
+           if "test_sq_err_per_image" in metrics else ""))
+    return metrics
+
+
+def write_codes(model, data, out: Path) -> dict:
+    """An encoder's codes and reconstruction errors (the metrics E1, E2, E9 and E10 read)."""
+    codes = {f"z_{s}": model.encode(data.split(s)[0]) for s in ("train", "val", "test")}
+    recon_test = model.reconstruct(data.x_test)
+    recon_val = model.reconstruct(data.x_val)
+    np.savez(out / "codes.npz", **codes, recon_test_head=recon_test[:N_SHOWN])
+    return {"n_params": model.n_params(),
+            "test_sq_err_per_image": squared_error_per_image(data.x_test, recon_test),
+            "test_mse_per_pixel": mse_per_pixel(data.x_test, recon_test),
+            "val_sq_err_per_image": squared_error_per_image(data.x_val, recon_val)}
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    return json.loads((Path(run_dir) / "metrics.json").read_text())

@@ -1,0 +1,85 @@
+"""python -m aebench_bench: run the benchmarks, print each figure with its target, write a table."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from . import markdown
+
+REPO = Path(__file__).resolve().parents[3]
+PARTS = ("throughput", "retrieval", "pipeline")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m aebench_bench", description=__doc__)
+    ap.add_argument("--mirror", type=Path,
+                    default=Path(os.environ.get("AEBENCH_DATA_MIRROR", REPO.parent / "shared" / "data")),
+                    help="offline data mirror (MNIST/raw, 20news-bydate); default ../shared/data")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
+    ap.add_argument("--epochs", type=int, default=3, help="throughput: epochs per contender")
+    ap.add_argument("--n-train", type=int, default=None,
+                    help="throughput: train images (default: all 55k; fewer for a quick look)")
+    ap.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (throughput, retrieval)")
+    ap.add_argument("--cores", type=int, default=2, help="pipeline: snakemake --cores")
+    ap.add_argument("--preset", default="quick", help="pipeline: preset to run (quick, smoke, ...)")
+    ap.add_argument("--no-pythae", action="store_true", help="throughput without the pythae contender")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/aebench-bench"),
+                    help="pipeline: where the private copy of the workflow runs")
+    ap.add_argument("--out", type=Path, default=REPO / "results" / "bench",
+                    help="where benchmark.md and jobs.csv are written")
+    a = ap.parse_args(argv)
+    parts = [p.strip() for p in a.parts.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        ap.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
+    if not (a.mirror / "MNIST" / "raw").is_dir():
+        ap.error(f"no MNIST under {a.mirror}: pass --mirror DIR (the offline data mirror)")
+
+    import torch
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    header = (f"aebench benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}: "
+              f"{os.cpu_count()} CPUs, torch {torch.__version__}, "
+              f"GPU: {torch.cuda.get_device_name(0) if 'cuda' in devices else 'none'}")
+    print(header, flush=True)
+    rows, jobs = [], None
+    if "throughput" in parts:
+        from aebench.datasets import prepare
+        from . import throughput
+
+        with tempfile.TemporaryDirectory() as raw:
+            p, _, _ = prepare("mnist", raw, a.mirror, False)
+        for dev in devices:
+            res = throughput.measure(p.x_train[:a.n_train], p.x_val, epochs=a.epochs, device=dev,
+                                     threads=a.threads, with_pythae=not a.no_pythae)
+            rows += throughput.rows(res, dev)
+    if "retrieval" in parts:
+        from . import retrieval
+
+        for dev in devices:
+            rows += retrieval.run(a.mirror, dev, a.threads)
+    if "pipeline" in parts:
+        from . import pipeline
+
+        r, jobs = pipeline.run(REPO, a.workdir, a.mirror, preset=a.preset, cores=a.cores)
+        rows += r
+
+    table = markdown(rows)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "benchmark.md").write_text(f"{header}\n\n{table}")
+    print("\n" + table)
+    if jobs is not None:
+        jobs.sort_values("seconds", ascending=False).to_csv(a.out / "jobs.csv", index=False)
+        print(jobs.sort_values("seconds", ascending=False).head(15).to_markdown(index=False))
+        print(f"\nper-job table: {a.out / 'jobs.csv'}")
+    print(f"written: {a.out / 'benchmark.md'}")
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
