@@ -27,7 +27,8 @@ QUIET = dict(log=lambda s: None)
 
 def init(kind: str, params: dict | None = None) -> InitSpec:
     """An init entry ``{kind, params}`` parsed as the config does (RBM defaults merged)."""
-    return InitSpec.parse({"kind": kind, "params": params or {}}, "init", rbm_defaults=RBM_DEFAULTS)
+    return InitSpec.parse({"kind": kind, "params": params or {}}, "init", pretrain.INITS,
+                          rbm_defaults=RBM_DEFAULTS)
 
 
 @pytest.fixture(scope="module")

@@ -107,17 +107,6 @@ class Config:
         return asdict(self.params[name])
 
 
-def model_dataset(config: dict, entry: dict) -> str:
-    """A model's dataset; the aliases `image` (the default) and `text` follow the config's
-    image_dataset / text_dataset, so a preset can swap the data of every model at once."""
-    name = entry.get("dataset", "image")
-    if name == "image":
-        return config.get("image_dataset", "mnist")
-    if name == "text":
-        return config.get("text_dataset", "20news")
-    return name
-
-
 def load(config: dict) -> Config:
     """Validate and parse ``config`` (the merged dict Snakemake holds); ConfigError if wrong."""
     validate_schema(config)
@@ -151,7 +140,7 @@ def load(config: dict) -> Config:
                 entries[m] = entry
     for name, entry in entries.items():
         try:
-            cfg.models[name] = parse_model(name, entry, model_dataset(config, entry),
+            cfg.models[name] = parse_model(name, entry, datasets.of_model(config, entry),
                                            config["training"])
         except ValueError as e:
             raise ConfigError(f"config: {e}") from None

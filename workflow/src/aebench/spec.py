@@ -167,17 +167,16 @@ class InitSpec:
     objective: "Objective | None" = None
 
     @classmethod
-    def parse(cls, entry: dict, where: str, rbm_defaults: dict | None = None) -> "InitSpec":
-        from .pretrain import INITS  # torch-free: the registry of init kinds
-
+    def parse(cls, entry: dict, where: str, known, rbm_defaults: dict | None = None) -> "InitSpec":
+        """``known``: the registered init kinds (aebench.pretrain.INITS)."""
         if not isinstance(entry, dict):
             raise ValueError(f"{where}: must be a mapping {{kind, params}}")
         extra = set(entry) - {"kind", "params"}
         if extra:
             raise ValueError(f"{where}: unknown key(s) {sorted(extra)}; an init is {{kind, params}}")
         kind, params = entry.get("kind"), dict(entry.get("params") or {})
-        if kind not in INITS:
-            raise ValueError(f"{where}.kind: unknown kind {kind!r}; known: {sorted(INITS)}")
+        if kind not in known:
+            raise ValueError(f"{where}.kind: unknown kind {kind!r}; known: {sorted(known)}")
         if kind == "rbm":
             return cls(kind, rbm=from_mapping(RBMConfig, {**(rbm_defaults or {}), **params},
                                               f"{where}.params"))

@@ -181,6 +181,17 @@ def names(kind: str | None = None) -> list[str]:
     return [n for n, d in DATASETS.items() if kind is None or d.kind == kind]
 
 
+def of_model(config: dict, entry: dict) -> str:
+    """A model entry's dataset; the aliases `image` (the default) and `text` follow the
+    config's image_dataset / text_dataset, so a preset can swap the data of every model."""
+    name = entry.get("dataset", "image")
+    if name == "image":
+        return config.get("image_dataset", "mnist")
+    if name == "text":
+        return config.get("text_dataset", "20news")
+    return name
+
+
 def prepare(name: str, raw_root: str | Path, mirror: str | Path | None, allow_download: bool,
             **sizes) -> tuple[Prepared, dict, float]:
     """Prepare dataset ``name``; returns (prepared, sources, storage scale)."""

@@ -102,9 +102,9 @@ class E10(Experiment):
         return [*p.models, JUDGE]
 
     def derived_models(self, p, config):
-        from ..config import model_dataset
+        from ..datasets import of_model
 
-        dataset = model_dataset(config, config["models"].get(p.models[0], {}))
+        dataset = of_model(config, config["models"].get(p.models[0], {}))
         return {JUDGE: {"kind": "logreg", "dataset": dataset,
                         "params": {"C": p.classifier.C, "max_iter": p.classifier.max_iter}}}
 

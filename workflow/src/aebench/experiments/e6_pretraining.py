@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from ..pretrain import INITS
 from ..spec import InitSpec, RBMConfig, TrainConfig
 from . import Experiment, rows
 
@@ -111,7 +112,7 @@ class E6(Experiment):
         if p.reference not in p.inits:
             raise ValueError(f"reference {p.reference!r} is not one of its inits {sorted(p.inits)}")
         for name, entry in p.inits.items():
-            InitSpec.parse(asdict(entry), f"inits.{name}", rbm_defaults=asdict(p.rbm))
+            InitSpec.parse(asdict(entry), f"inits.{name}", INITS, rbm_defaults=asdict(p.rbm))
         small = [b for b in p.budgets if b != "all" and b < 1]
         if small:
             raise ValueError(f"budgets: {small} must be at least 1 (or 'all')")

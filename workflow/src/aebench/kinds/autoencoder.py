@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..pretrain import INITS
 from ..spec import ARCH_SPECS, InitSpec, ModelSpec, Objective
 from . import INPUTS, Kind, register
 
@@ -41,7 +42,7 @@ class Autoencoder(Kind):
         init = None
         if pre is not None:
             # A linear code layer is pre-trained as an RBM with linear hidden units.
-            init = InitSpec.parse(pre, "pretrain", rbm_defaults={
+            init = InitSpec.parse(pre, "pretrain", INITS, rbm_defaults={
                 "linear_top": getattr(shape, "code_activation", None) == "linear"})
             # The stack's units are logistic and its layers are unrolled into an untied MLP.
             if arch != "mlp" or shape.tied or shape.activation != "sigmoid":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..pretrain import INITS
 from ..spec import InitSpec, ModelSpec, TrainConfig
 from . import Kind, only, register
 
@@ -26,7 +27,7 @@ class StackKind(Kind):
     def parse(cls, name, entry, dataset, train_defaults) -> ModelSpec:
         p = dict(entry.get("params") or {})
         only(p, {"init", "hidden", "pretrain", "rbm"}, {"init", "hidden"}, "stack")
-        init = InitSpec.parse(p["init"], "params.init", rbm_defaults=p.get("rbm"))
+        init = InitSpec.parse(p["init"], "params.init", INITS, rbm_defaults=p.get("rbm"))
         return ModelSpec(name, cls.name, dataset, init=init,
                          train=TrainConfig.from_dict(p.get("pretrain") or {}),
                          params={"hidden": list(p["hidden"])})
