@@ -1,0 +1,184 @@
+"""PASS / FAIL / INCONCLUSIVE verdicts for the claims, from per-seed values.
+
+A claim is judged on the seeds' mean, but a mean alone does not say whether the claim holds
+or the seeds were lucky. Each check therefore asks a one-sided question at 95% confidence:
+
+* PASS: the claim holds with 95% confidence, i.e. the one-sided 95% Student-t bound on the
+  mean (mean ± t_{0.95,n-1}·s/√n) lies on the claim's side of the threshold.
+* FAIL: the opposite holds with 95% confidence (the other one-sided bound lies beyond it).
+* INCONCLUSIVE otherwise, with the reason (the 90% interval, i.e. both one-sided bounds,
+  spans the threshold; or fewer than 3 seeds).
+
+One-sided bounds because each claim is directional ("≤ 4.0", "a below b"): a two-sided
+interval would spend half its error budget on a direction nobody asks about. A boundary tie
+counts for the side that includes equality ("mean ≤ value" holds at mean == value), so with
+zero spread the bounds equal the mean and the rule decides exactly, without dividing by s.
+
+within_rel ("|mean − anchor| ≤ tol·|anchor|") is an equivalence claim, so it is judged by
+TOST (two one-sided tests): PASS needs both one-sided 95% bounds inside the band; a mean
+merely close to the anchor with a wide interval is not evidence of agreement. FAIL needs the
+whole 90% interval outside the band (non-equivalence at 95%).
+
+Comparative claims (below_model / above_model) are judged on paired per-seed differences:
+the same seed gives both models the same data subset and random stream, so between-seed
+spread cancels in the difference. Only seeds present in both dicts are used.
+
+With n < 3 seeds there is no PASS or FAIL: with 1 seed there is no spread at all, with 2 the
+spread estimate has one degree of freedom (t_{0.95,1} = 6.31) and is itself too unreliable to
+trust the bound. The estimate (and for n = 2 the interval) is still reported.
+
+Deviations from the brief: non-finite values (NaN, ±inf) are dropped with their seed, since
+a mean with inf has no usable spread; dropped and unmatched seeds are counted in the reason.
+`bound` is the bound that decided the verdict (for INCONCLUSIVE, the one the claim needs to
+pass; for within_rel, the bound farther from the anchor, or the nearer one on FAIL); nan for
+n < 3. Mean and standard deviation use the `statistics` module, which is exact for ties
+(three 0.1s have mean 0.1 and spread 0, not a rounding residue).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+MIN_SEEDS = 3
+CHECK_TYPES = ("at_most", "at_least", "within_rel", "below_model", "above_model")
+_NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str        # "PASS" | "FAIL" | "INCONCLUSIVE"
+    reason: str         # one short phrase
+    n: int              # seeds used
+    estimate: float     # mean of the judged quantity (the paired difference for paired checks)
+    ci_low: float       # two-sided 95% Student-t interval of the estimate (nan if n < 2)
+    ci_high: float
+    bound: float        # the one-sided 95% bound the verdict used (nan where not computed)
+
+
+def _f(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}".replace("-", "−")
+
+
+def _clean(values: dict) -> tuple[dict, int]:
+    kept = {k: float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
+    return kept, len(values) - len(kept)
+
+
+def _stats(xs: list[float]):
+    """n, mean, two-sided 95% CI, one-sided 95% (lower, upper) bounds (nan where n is too small)."""
+    n = len(xs)
+    if n == 0:
+        return 0, _NAN, _NAN, _NAN, _NAN, _NAN
+    mean = statistics.mean(xs)
+    if n < 2:
+        return n, mean, _NAN, _NAN, _NAN, _NAN
+    from scipy.stats import t
+    se = statistics.stdev(xs) / math.sqrt(n)
+    half2, half1 = float(t.ppf(0.975, n - 1)) * se, float(t.ppf(0.95, n - 1)) * se
+    return n, mean, mean - half2, mean + half2, mean - half1, mean + half1
+
+
+def _notes(nan: int, unmatched: int = 0) -> str:
+    parts = [f"{nan} NaN seed{'s' * (nan != 1)} dropped"] if nan else []
+    parts += [f"{unmatched} unmatched seed{'s' * (unmatched != 1)} left out"] if unmatched else []
+    return "".join("; " + p for p in parts)
+
+
+def _directional(xs: list[float], thr: float, upper_claim: bool, strict: bool, what: str,
+                 notes: str) -> Judgement:
+    """Claim "mean ≤ thr" (upper_claim) or "mean ≥ thr"/"mean > thr" (strict)."""
+    n, mean, lo95, hi95, lo, hi = _stats(xs)
+    if n < MIN_SEEDS:
+        return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo95, hi95, _NAN)
+    t = _f(thr)
+    if upper_claim:
+        if hi <= thr:
+            return Judgement("PASS", f"upper 95% bound {_f(hi)} ≤ {what}{t}" + notes, n, mean, lo95, hi95, hi)
+        if lo > thr:
+            return Judgement("FAIL", f"lower 95% bound {_f(lo)} > {what}{t}" + notes, n, mean, lo95, hi95, lo)
+        need = hi
+    else:
+        if lo > thr or (not strict and lo == thr):
+            op = ">" if strict else "≥"
+            return Judgement("PASS", f"lower 95% bound {_f(lo)} {op} {what}{t}" + notes, n, mean, lo95, hi95, lo)
+        if hi < thr or (strict and hi == thr):
+            op = "≤" if strict else "<"
+            return Judgement("FAIL", f"upper 95% bound {_f(hi)} {op} {what}{t}" + notes, n, mean, lo95, hi95, hi)
+        need = lo
+    return Judgement("INCONCLUSIVE", f"90% interval [{_f(lo)}, {_f(hi)}] spans {what}{t}" + notes,
+                     n, mean, lo95, hi95, need)
+
+
+def at_most(values: dict, value: float) -> Judgement:
+    """Claim: mean ≤ value."""
+    xs, nan = _clean(values)
+    return _directional(list(xs.values()), value, True, False, "", _notes(nan))
+
+
+def at_least(values: dict, value: float) -> Judgement:
+    """Claim: mean ≥ value."""
+    xs, nan = _clean(values)
+    return _directional(list(xs.values()), value, False, False, "", _notes(nan))
+
+
+def within_rel(values: dict, anchor: float, tol: float) -> Judgement:
+    """Claim: |mean − anchor| ≤ tol·|anchor|, judged by TOST at 95%."""
+    xs, nan = _clean(values)
+    notes = _notes(nan)
+    n, mean, lo95, hi95, lo, hi = _stats(list(xs.values()))
+    if n < MIN_SEEDS:
+        return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo95, hi95, _NAN)
+    a, b = anchor - tol * abs(anchor), anchor + tol * abs(anchor)
+    band, iv = f"[{_f(a)}, {_f(b)}]", f"90% interval [{_f(lo)}, {_f(hi)}]"
+    far = hi if hi - anchor >= anchor - lo else lo
+    if a <= lo and hi <= b:
+        return Judgement("PASS", f"{iv} inside {band}" + notes, n, mean, lo95, hi95, far)
+    if hi < a or lo > b:
+        return Judgement("FAIL", f"{iv} outside {band}" + notes, n, mean, lo95, hi95, hi if hi < a else lo)
+    return Judgement("INCONCLUSIVE", f"{iv} not inside {band}" + notes, n, mean, lo95, hi95, far)
+
+
+def _paired(a: dict, b: dict, margin: float, sign: int) -> Judgement:
+    ca, na = _clean(a)
+    cb, nb = _clean(b)
+    common = sorted(ca.keys() & cb.keys(), key=str)
+    d = [sign * (cb[s] - ca[s]) for s in common]
+    notes = _notes(na + nb, len(ca.keys() ^ cb.keys()))
+    return _directional(d, margin, False, True, "margin ", notes)
+
+
+def paired_below(a: dict, b: dict, margin: float = 0.0) -> Judgement:
+    """Claim: a is lower than b by more than margin; judged on d = b − a per seed."""
+    return _paired(a, b, margin, +1)
+
+
+def paired_above(a: dict, b: dict, margin: float = 0.0) -> Judgement:
+    """Claim: a is higher than b by more than margin; judged on d = a − b per seed."""
+    return _paired(a, b, margin, -1)
+
+
+def judge(check: dict, values: dict, other: dict | None = None, anchor: float | None = None) -> Judgement:
+    """Judge one claim's check (as in workflow/claims.yaml) on the claim model's per-seed
+    values; `other` holds the compared model's per-seed values, `anchor` the published number."""
+    kind = check.get("type")
+    if kind not in CHECK_TYPES:
+        raise ValueError(f"unknown claim check type {kind!r}; known: {', '.join(CHECK_TYPES)}")
+    if kind == "at_most":
+        return at_most(values, check["value"])
+    if kind == "at_least":
+        return at_least(values, check["value"])
+    if kind == "within_rel":
+        if anchor is None:
+            raise ValueError("within_rel check needs the claim's anchor")
+        return within_rel(values, anchor, check["tol"])
+    if other is None:
+        raise ValueError(f"{kind} check needs the per-seed values of model {check.get('model')!r}")
+    fn = paired_below if kind == "below_model" else paired_above
+    return fn(values, other, check.get("margin", 0.0))
+
+
+def describe(j: Judgement, digits: int = 4) -> str:
+    """A table cell: 'estimate [ci_low, ci_high] (n=…)', the interval left out when n < 2."""
+    iv = "" if math.isnan(j.ci_low) else f" [{_f(j.ci_low, digits)}, {_f(j.ci_high, digits)}]"
+    return f"{_f(j.estimate, digits)}{iv} (n={j.n})"
