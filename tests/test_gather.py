@@ -1,7 +1,7 @@
 import pytest
 import pandas as pd
 
-from aebench.gather import evaluate_claims, summarize, wide_table
+from aebench.gather import summarize, wide_table
 
 
 def _long():
@@ -19,27 +19,76 @@ def test_summary_and_wide_table():
     assert list(t.model) == ["ae30", "pca30"] and t.loc[0, "err"].startswith("3.2 ± ")
 
 
-def test_claim_verdicts():
-    s = summarize(_long())
-    base = {"experiment": "e1", "metric": "err", "claim": "c", "dataset": "mnist"}
-    claims = [
-        {**base, "id": "rel_ok", "model": "pca30", "anchor": 13.87,
-         "check": {"type": "within_rel", "tol": 0.03}},
-        {**base, "id": "rel_bad", "model": "pca30", "anchor": 10.0,
-         "check": {"type": "within_rel", "tol": 0.03}},
-        {**base, "id": "at_most_bad", "model": "ae30", "anchor": 3.0,
-         "check": {"type": "at_most", "value": 3.0}},
-        {**base, "id": "below", "model": "ae30", "check": {"type": "below_model", "model": "pca30"}},
-        {**base, "id": "above", "model": "ae30",
-         "check": {"type": "above_model", "model": "pca30", "margin": 0.1}},
-        {**base, "id": "absent", "model": "nope", "check": {"type": "at_most", "value": 1}},
-        {**base, "id": "other_data", "model": "ae30", "dataset": "fashion_mnist",
+def _claims_long(rows):
+    return pd.DataFrame([("e1", "mnist", *r) for r in rows],
+                        columns=["experiment", "dataset", "model", "seed", "metric", "value"])
+
+
+BASE = {"experiment": "e1", "metric": "err", "claim": "c", "dataset": "mnist"}
+
+
+def test_claims_are_judged_on_per_seed_values_with_their_reasons():
+    from aebench import claims
+
+    t95_2 = 2.919986  # one-sided 95% Student t, 2 degrees of freedom
+    # ae30 3.0/3.2/3.4 (mean 3.2, sd 0.2); pca30 13.8 at every seed
+    long = _long()
+    cs = [
+        {**BASE, "id": "rel_ok", "model": "pca30", "anchor": 13.87, "check": {"type": "within_rel", "tol": 0.03}},
+        {**BASE, "id": "rel_bad", "model": "pca30", "anchor": 10.0, "check": {"type": "within_rel", "tol": 0.03}},
+        # upper bound 3.2 + t * 0.2 / sqrt(3) = 3.537 > 3.5 but the lower bound 2.863 < 3.5
+        {**BASE, "id": "straddles", "model": "ae30", "check": {"type": "at_most", "value": 3.5}},
+        {**BASE, "id": "at_most_fail", "model": "ae30", "check": {"type": "at_most", "value": 2.5}},
+        {**BASE, "id": "below", "model": "ae30", "check": {"type": "below_model", "model": "pca30"}},
+        {**BASE, "id": "above", "model": "ae30", "check": {"type": "above_model", "model": "pca30", "margin": 0.1}},
+        {**BASE, "id": "absent", "model": "nope", "check": {"type": "at_most", "value": 1}},
+        {**BASE, "id": "other_data", "model": "ae30", "dataset": "fashion_mnist",
          "check": {"type": "at_most", "value": 9}},
+        {**BASE, "id": "subset", "model": "ae30", "full_data": True, "check": {"type": "at_most", "value": 9}},
     ]
-    v = evaluate_claims(claims, s).set_index("id")["verdict"].to_dict()
-    assert v == {"rel_ok": "PASS", "rel_bad": "FAIL", "at_most_bad": "FAIL", "below": "PASS",
-                 "above": "FAIL", "absent": "n/a (not in this run)",
-                 "other_data": "n/a (anchor is for fashion_mnist)"}
+    t = claims.evaluate(cs, long, {"mnist": False}).set_index("id")
+    assert t.verdict.to_dict() == {
+        "rel_ok": "PASS", "rel_bad": "FAIL", "straddles": "INCONCLUSIVE", "at_most_fail": "FAIL",
+        "below": "PASS", "above": "FAIL", "absent": "n/a (not in this run)",
+        "other_data": "n/a (anchor is for fashion_mnist)", "subset": "n/a (anchor is for the full data)"}
+    assert 3.2 + t95_2 * 0.2 / 3 ** 0.5 == pytest.approx(3.5372, abs=1e-4)
+    assert "3.537" in t.loc["straddles", "reason"]
+    # the paired difference pca30 - ae30 = 10.6 (sd 0.2) and its interval beside both means
+    assert t.loc["below", "difference"].startswith("10.6 [")
+    assert "ae30: 3.2 ± " in t.loc["below", "ours"] and "pca30: 13.8" in t.loc["below", "ours"]
+    # with full data the full-data claim is judged
+    assert claims.evaluate(cs[-1:], long, {"mnist": True}).verdict[0] == "PASS"
+
+
+def test_one_or_two_seeds_are_never_a_pass_and_several_checks_must_all_hold():
+    from aebench import claims
+
+    one = _claims_long([("a", 0, "m", 1.0), ("b", 0, "m", 5.0), ("a", 0, "g", 1.0)])
+    c = {**BASE, "metric": "m", "id": "x", "model": "a", "check": {"type": "below_model", "model": "b"}}
+    r = claims.evaluate([c], one).iloc[0]
+    assert r.verdict == "INCONCLUSIVE" and "n=1 < 3 seeds" in r.reason
+    three = _claims_long([(m, s, k, v) for s in range(3) for m, k, v in
+                          [("a", "m", 1.0 + s), ("b", "m", 5.0 + s), ("a", "g", -1.0 - s)]])
+    both = {**c, "checks": [{"type": "below_model", "model": "b"},
+                            {"type": "at_least", "value": 0.0, "metric": "g"}]}
+    del both["check"]
+    r = claims.evaluate([both], three).iloc[0]
+    assert r.verdict == "FAIL"  # a is below b at every seed (difference 4, no spread), but g < 0
+    assert "a g:" in r.ours and r.tolerance.count(";") == 1
+    both["checks"][1]["value"] = -10.0
+    assert claims.evaluate([both], three).iloc[0].verdict == "PASS"
+
+
+def test_a_comparison_may_read_another_metric_of_the_other_model():
+    """E8: the RBM's probe on its hidden layer against the same probe on the raw pixels."""
+    from aebench import claims
+
+    long = _claims_long([(m, s, k, v) for s in range(3) for m, k, v in
+                         [("dbn", "probe@layer1", 0.95 + 0.01 * s), ("pixels", "probe@input", 0.90)]])
+    c = {**BASE, "id": "x", "model": "dbn", "metric": "probe@layer1",
+         "check": {"type": "above_model", "model": "pixels", "other_metric": "probe@input"}}
+    r = claims.evaluate([c], long).iloc[0]
+    assert r.verdict == "PASS" and "pixels (probe@input)" in r.tolerance
 
 
 def test_readme_block_is_replaced_from_the_claims_files(tmp_path):

@@ -110,7 +110,7 @@ def test_e7_variants_in_smoke_outputs(smoke_run, report_html):
     assert "| ae_plain" in (res / "e7" / "table.md").read_text()
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E7.dae_gauss_denoises", "E7.dae_mask_denoises", "E7.cae_contracts",
-            "E7.sparse_codes"} <= set(claims.id)
+            "E7.sparse_features"} <= set(claims.id)
     assert_in_report(report_html, [category("e7"), "denoising.png"])
 
 

@@ -7,6 +7,7 @@ rule gather:
         metrics=[paths.metrics(e) for e in CFG.enabled],
         runs=learning_curve_runs(),
         claims=claim_files(),
+        manifests=[paths.manifest(d) for d in sorted({CFG.experiment_dataset(e) for e in CFG.enabled})],
     output:
         claims=report(paths.CLAIMS, caption="../report/claims.rst", category="Claims"),
         claims_md=paths.CLAIMS_MD,

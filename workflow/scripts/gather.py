@@ -1,10 +1,12 @@
 """Rule gather: claims table, summary of all experiments, learning curves."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from aebench.gather import evaluate_claims, load_claims, summarize, write_table
+from aebench import claims as claims_table
+from aebench.gather import summarize, write_table
 from aebench.plots import learning_curves
 from aebench.runlog import rule_log
 
@@ -13,7 +15,9 @@ with rule_log(sm.log[0]) as log:
     long = pd.concat([pd.read_csv(f) for f in sm.input.metrics], ignore_index=True)
     summary = summarize(long)
     summary.to_csv(sm.output.summary, index=False)
-    claims = evaluate_claims(load_claims(sm.input.claims), summary)
+    full = {m["dataset"]: m["full_data"] for m in (json.loads(Path(f).read_text())
+                                                  for f in sm.input.manifests)}
+    claims = claims_table.evaluate(claims_table.load(sm.input.claims), long, full)
     write_table(claims, sm.output.claims, sm.output.claims_md)
     hist = []
     for d in sm.input.runs:

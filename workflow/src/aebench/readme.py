@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .gather import NOT_JUDGED
+from .claims import NOT_JUDGED
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-COLUMNS = ["id", "claim", "anchor", "ours", "tolerance", "verdict"]
+COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
 
 
 def render(runs: list[tuple[pd.DataFrame, str]]) -> str:
@@ -29,7 +29,7 @@ def render(runs: list[tuple[pd.DataFrame, str]]) -> str:
     parts = []
     for claims, note in runs:
         measured = claims[~claims["verdict"].astype(str).str.startswith(NOT_JUDGED)]
-        parts.append(f"{note}\n\n{measured[COLUMNS].to_markdown(index=False)}")
+        parts.append(f"{note}\n\n{measured[[c for c in COLUMNS if c in measured]].to_markdown(index=False)}")
     return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
 

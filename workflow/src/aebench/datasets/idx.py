@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataError, Prepared, _head, md5, register, split_train_val
+from . import DataError, Prepared, md5, register, sample, split_train_val
 
 # torchvision's class for each IDX dataset (its ``resources`` list holds the md5 sums).
 _IDX_DATASETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
@@ -110,12 +110,11 @@ def prepare_idx(name: str, raw_root: Path, mirror: Path | None, allow_download: 
     x = x.reshape(len(x), -1).astype(np.float32) / 255.0
     xt = xt.reshape(len(xt), -1).astype(np.float32) / 255.0
     x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train)
-    x_te, y_te = _head(xt, yt, n_test)
+    x_te, y_te = sample(xt, yt, n_test)
     p = Prepared(name, "image", x_tr, y_tr, x_va, y_va, x_te, y_te, shape=(1, 28, 28),
-                 classes=[str(c) for c in cls.classes])
+                 classes=[str(c) for c in cls.classes],
+                 notes={"full": n_train is None and n_test is None})
     return p, sources
-
-
 
 
 @register("mnist", "image", 1 / 255)

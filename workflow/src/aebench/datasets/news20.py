@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataError, Prepared, _head, register, sha256, split_train_val
+from . import DataError, Prepared, register, sample, sha256, split_train_val
 
 NEWS_ARCHIVE_URL = "https://ndownloader.figshare.com/files/5975967"  # scikit-learn's source
 NEWS_ARCHIVE_SHA256 = "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610"
@@ -109,9 +109,8 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
         docs = [strip_newsgroup_quoting(strip_newsgroup_footer(strip_newsgroup_header(d)))
                 for d in b.data]
         splits[split] = (docs, np.asarray(b.target), list(b.target_names))
-    # Shuffle each split once with a fixed seed: the bydate tree is ordered by group, so "the
-    # last n_val" as validation, "the first n_test" of a subset (quick preset) or the first
-    # points of a scatter would otherwise hold a few groups only.
+    # Shuffle each split once with a fixed seed: the bydate tree is ordered by group, and the
+    # first points of a scatter (E4) would otherwise hold a few groups only.
     for seed, split in enumerate(("train", "test")):
         docs, y, classes = splits[split]
         order = np.random.RandomState(seed).permutation(len(y))
@@ -120,10 +119,18 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
     vec = CountVectorizer(max_features=vocab_size, stop_words="english")
     x = vec.fit_transform(docs).toarray().astype(np.float32)
     xt = vec.transform(splits["test"][0]).toarray().astype(np.float32)
+    yt = splits["test"][1]
+    # A document with none of the vocabulary's words (about 3% of each split, mostly ones the
+    # header/footer/quote removal emptied) has no direction to rank by: dropped, and counted.
+    keep, keep_t = x.sum(1) > 0, xt.sum(1) > 0
+    dropped = {"train": int((~keep).sum()), "test": int((~keep_t).sum())}
+    x, y, xt, yt = x[keep], y[keep], xt[keep_t], yt[keep_t]
     x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train)
-    x_te, y_te = _head(xt, splits["test"][1], n_test)
+    x_te, y_te = sample(xt, yt, n_test)
     p = Prepared("20news", "text", x_tr, y_tr, x_va, y_va, x_te, y_te, shape=(x.shape[1],),
-                 classes=classes, vocabulary=vec.get_feature_names_out().tolist())
+                 classes=classes, vocabulary=vec.get_feature_names_out().tolist(),
+                 notes={"full": n_train is None and n_test is None,
+                        "empty_documents_dropped": dropped})
     return p, sources
 
 

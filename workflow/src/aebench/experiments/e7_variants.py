@@ -31,6 +31,8 @@ class Params:
     sparsity_threshold: float = field(default=0.05, metadata={"schema": {"exclusiveMinimum": 0}})
     probe_n_train: int = field(default=10000, metadata={"schema": {"minimum": 10}})
     probe_max_iter: int = field(default=1000, metadata={"schema": {"minimum": 1}})
+    # std of the Gaussian input perturbation of code_sensitivity (pixels in [0, 1])
+    sensitivity_noise: float = field(default=0.05, metadata={"schema": {"exclusiveMinimum": 0}})
     n_show: int = field(default=10, metadata={"schema": {"minimum": 1, "maximum": 64}})
 
     def __post_init__(self):
@@ -45,6 +47,20 @@ def noisy_test_inputs(x: np.ndarray, noises: list[NoiseSpec]) -> dict[str, np.nd
     xt = torch.as_tensor(x, dtype=torch.float32)
     return {n.label(): n(xt, generator=torch.Generator().manual_seed(i)).numpy()
             for i, n in enumerate(noises)}
+
+
+def code_sensitivity(model, x: np.ndarray, level: float, seed: int = 0) -> float:
+    """How far the code moves under a small input perturbation, relative to the code's own
+    spread: mean ||z(x + e) - z(x)|| over mean ||z(x_i) - z(x_j)|| (e ~ N(0, level^2), j a
+    fixed random pairing). What a contractive penalty is meant to buy (slide 14: a small
+    input change gives a small code change), measured so that merely shrinking every code
+    does not count: the ratio does not change when the code is rescaled."""
+    rng = np.random.RandomState(seed)
+    z = model.encode(x)
+    moved = model.encode(x + level * rng.standard_normal(x.shape).astype(np.float32))
+    pair = rng.permutation(len(x))
+    spread = np.linalg.norm(z - z[pair], axis=1).mean()
+    return float(np.linalg.norm(moved - z, axis=1).mean() / spread)
 
 
 def mean_jacobian_norm(net, x: np.ndarray, batch_size: int = 256) -> float:
@@ -67,7 +83,11 @@ TABLE = (
     "reconstruction error (squared error per image); noisy_err_<noise><level> reconstructs "
     "corrupted test images (the same ones for every model; gaussian = additive noise of that "
     "std, mask = that fraction of pixels set to 0) and scores the output against the clean "
-    "images; jacobian_fro is the mean Frobenius norm of dz/dx (smaller = more contractive); "
+    "images; jacobian_fro is the mean Frobenius norm of dz/dx (smaller = more contractive, "
+    "but also smaller for a code that is merely scaled down); code_sensitivity is how far the "
+    "code moves when Gaussian noise of std experiments.e7.sensitivity_noise is added to the "
+    "input, over the mean distance between the codes of two random test images (scale-free: "
+    "what contraction buys); "
     "code_sparsity is the fraction of code values below experiments.e7.sparsity_threshold; "
     "probe_accuracy is the accuracy of a linear probe (scikit-learn LogisticRegression on "
     "standardised codes, fitted on up to experiments.e7.probe_n_train train codes). Every "
@@ -121,6 +141,7 @@ class E7(Experiment):
                         outputs[label][model] = recon[:n_show]
                 with torch.no_grad():
                     values["jacobian_fro"] = mean_jacobian_norm(m.net, m.inputs(d.x_test))
+                values["code_sensitivity"] = code_sensitivity(m, d.x_test, p.sensitivity_noise)
                 c = ctx.codes(model, seed)
                 values["code_sparsity"] = float((np.abs(c["z_test"]) < p.sparsity_threshold).mean())
                 values["probe_accuracy"] = linear_probe_accuracy(

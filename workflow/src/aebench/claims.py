@@ -1,0 +1,136 @@
+"""The claims table: each lecture claim judged on the per-seed metrics of this run.
+
+Claims live in workflow/claims/<experiment>.yaml (format: workflow/claims/README.md). A claim
+names the experiment, the dataset its anchor was measured on, a model and a metric, and one
+check (``check:``) or several that must all hold (``checks:``). Each check is judged by
+:mod:`aebench.verdicts` on the per-seed values (comparisons on paired per-seed differences):
+PASS when the claim holds with 95% confidence, FAIL when its opposite does, INCONCLUSIVE
+otherwise, with the reason. Several checks: PASS when all pass, FAIL when any fails.
+
+A claim is not judged ("n/a ...") when this run lacks its models, when it ran on another
+dataset than the anchor's, or when ``full_data: true`` (an anchor published on the whole data
+set) and this run used subsets of it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .metrics import mean_ci
+from .verdicts import Judgement, describe, judge
+
+NOT_JUDGED = "n/a"  # verdicts of claims this run could not judge start with this
+COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason",
+           "metric", "source"]
+
+
+def load(paths) -> list[dict]:
+    """Every claim of the given files, in lecture order (E1, E2, ..., E10)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    claims = [c for p in paths for c in yaml.safe_load(Path(p).read_text())["claims"]]
+
+    def number(c):
+        m = re.match(r"e(\d+)", c["experiment"])
+        return int(m.group(1)) if m else 10**6
+
+    return sorted(claims, key=number)
+
+
+def checks_of(claim: dict) -> list[dict]:
+    """The claim's checks, each with its own model and metric (the claim's by default) and,
+    for comparisons, the other model and its metric (``other_metric``, default the same)."""
+    raw = claim.get("checks") or [claim["check"]]
+    out = []
+    for c in raw:
+        c = {"model": None, **c}
+        c["of"] = c.pop("of", claim["model"])
+        c["metric"] = c.get("metric", claim["metric"])
+        if c["model"] is not None:
+            c["other_metric"] = c.get("other_metric", c["metric"])
+        out.append(c)
+    return out
+
+
+def per_seed(long: pd.DataFrame, experiment: str, model: str, metric: str) -> dict[int, float]:
+    rows = long[(long.experiment == experiment) & (long.model == model) & (long.metric == metric)]
+    return {int(s): float(v) for s, v in zip(rows.seed, rows.value)}
+
+
+def _num(x) -> str:
+    return f"{x:.4g}"
+
+
+def tolerance_text(c: dict, anchor) -> str:
+    t, m = c["type"], c["metric"]
+    if t == "within_rel":
+        return f"{m} within {c['tol']:.0%} of {anchor}"
+    if t == "at_most":
+        return f"{m} ≤ {c['value']}"
+    if t == "at_least":
+        return f"{m} ≥ {c['value']}"
+    margin = c.get("margin", 0.0)
+    other = c["model"] + ("" if c["other_metric"] == m else f" ({c['other_metric']})")
+    if t == "below_model":
+        return f"{c['of']} < {other} − {margin:g} (paired)"
+    return f"{c['of']} > {other} + {margin:g} (paired)"
+
+
+def _ours(model: str, values: dict) -> str:
+    mean, ci = mean_ci(list(values.values()))
+    cell = _num(mean) if ci != ci else f"{_num(mean)} ± {ci:.2g}"  # ci is nan with one seed
+    return f"{model}: {cell}"
+
+
+def combine(judgements: list[Judgement]) -> tuple[str, str]:
+    verdicts = [j.verdict for j in judgements]
+    if "FAIL" in verdicts:
+        verdict = "FAIL"
+    elif all(v == "PASS" for v in verdicts):
+        verdict = "PASS"
+    else:
+        verdict = "INCONCLUSIVE"
+    return verdict, "; ".join(j.reason for j in judgements)
+
+
+def evaluate(claims: list[dict], long: pd.DataFrame,
+             full_data: dict[str, bool] | None = None) -> pd.DataFrame:
+    """Judge every claim on ``long`` (the experiments' metrics.csv rows: experiment, dataset,
+    model, seed, metric, value). ``full_data``: dataset -> whether this run used all of it."""
+    full_data = full_data or {}
+    rows = []
+    for c in claims:
+        checks = checks_of(c)
+        row = {"id": c["id"], "claim": c["claim"], "metric": c["metric"],
+               "anchor": c.get("anchor_text", c.get("anchor", "")), "source": c.get("source", ""),
+               "ours": "", "difference": "", "tolerance": "", "reason": ""}
+        exp_rows = long[long.experiment == c["experiment"]]
+        values = [(per_seed(long, c["experiment"], k["of"], k["metric"]),
+                   per_seed(long, c["experiment"], k["model"], k["other_metric"])
+                   if k["model"] else None) for k in checks]
+        dataset = exp_rows.dataset.iloc[0] if len(exp_rows) else None
+        if any(not v or o == {} for v, o in values):
+            row.update(ours="n/a", verdict=f"{NOT_JUDGED} (not in this run)")
+        elif c.get("dataset") and dataset != c["dataset"]:
+            row.update(ours=f"on {dataset}", verdict=f"{NOT_JUDGED} (anchor is for {c['dataset']})")
+        elif c.get("full_data") and not full_data.get(dataset, True):
+            row.update(ours=f"on a subset of {dataset}",
+                       verdict=f"{NOT_JUDGED} (anchor is for the full data)")
+        else:
+            js = [judge(k, v, o, c.get("anchor")) for k, (v, o) in zip(checks, values)]
+            ours, diffs = [], []
+            for k, (v, o), j in zip(checks, values, js):
+                cell = _ours(k["of"] if len(checks) == 1 else f"{k['of']} {k['metric']}", v)
+                if o is not None:
+                    cell += f" vs {_ours(k['model'], o)}"
+                    diffs.append(describe(j))
+                ours.append(cell + f" (n={j.n})")
+            row["verdict"], row["reason"] = combine(js)
+            row.update(ours="; ".join(ours), difference="; ".join(diffs),
+                       tolerance="; ".join(tolerance_text(k, c.get("anchor")) for k in checks))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
