@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
@@ -16,13 +18,136 @@ def test_precision_and_map_hand_case():
     assert r.top[0, :4].tolist() == [0, 1, 2, 3]
 
 
-def test_ties_are_broken_by_database_index():
-    # all four items are at Hamming distance 1: the ranking is the database order
+def test_top_breaks_ties_by_database_index_but_the_metrics_do_not():
+    # all four items are at Hamming distance 1: `top` lists them in database order, while
+    # precision counts the expected hits over their orderings (2 of 4 relevant)
     q = np.array([[1, 0]])
     db = np.array([[0, 0], [1, 1], [0, 0], [1, 1]])
     r = retrieval.evaluate(q, [1], db, [0, 1, 0, 1], "hamming", ks=(1, 2))
     assert r.top[0, :4].tolist() == [0, 1, 2, 3]
-    assert r.precision_at == {1: 0.0, 2: 0.5}
+    assert r.precision_at == {1: 0.5, 2: 0.5}
+    assert r.mean_ap == 0.5  # one level: recall 1 at precision 2/4
+
+
+def _naive_hits(d, rel, k):
+    """Relevant items among the first k when ties go by index (the old tie-break)."""
+    return int(rel[np.argsort(d, kind="stable")[:k]].sum())
+
+
+def test_ties_count_in_random_order_hand_case():
+    # distances 0, 1, 1, 1, 2 with relevance 1, 0, 1, 0, 1 (3 relevant)
+    q = np.array([[0, 0]])
+    db = np.array([[0, 0], [1, 0], [0, 1], [1, 0], [1, 1]])
+    d, rel = np.array([0, 1, 1, 1, 2]), np.array([1, 0, 1, 0, 1])
+    ks = (1, 2, 3, 4, 5)
+    r = retrieval.evaluate(q, [0], db, [0, 1, 0, 1, 0], "hamming", ks=ks)
+    expected = {1: 1.0, 2: (1 + 1 / 3) / 2, 3: (1 + 2 / 3) / 3, 4: 2 / 4, 5: 3 / 5}
+    assert r.precision_at == pytest.approx(expected, rel=1e-15)
+    assert r.recall_at == pytest.approx({k: expected[k] * k / 3 for k in ks}, rel=1e-15)
+    # brute force: the mean over all 3! orderings of the tied block of the plain precision
+    for k in ks:
+        orders = [np.r_[0, np.array(p), 4] for p in itertools.permutations([1, 2, 3])]
+        assert r.precision_at[k] == pytest.approx(np.mean([rel[o[:k]].sum() / k for o in orders]))
+    # AP: levels 0, 1, 2 each add recall 1/3, at precisions 1/1, 2/4, 3/5
+    assert r.mean_ap == pytest.approx((1 + 2 / 4 + 3 / 5) / 3, rel=1e-15)
+    assert r.mean_ap == pytest.approx(average_precision_score(rel, -d), rel=1e-15)
+    assert r.top[0].tolist() == [0, 1, 2, 3, 4]
+    # the old index tie-break gave P@2 = 1/2 here, and 1 with items 1 and 2 swapped; now
+    # both database orders give the expectation
+    swap = [0, 2, 1, 3, 4]
+    assert _naive_hits(d, rel, 2) == 1 and _naive_hits(d[swap], rel[swap], 2) == 2
+    r2 = retrieval.evaluate(q, [0], db[swap], np.array([0, 1, 0, 1, 0])[swap], "hamming", ks=ks)
+    assert r2.precision_at == r.precision_at and r2.mean_ap == r.mean_ap
+
+
+def _tied_data(metric, rng, n_q=30, n_db=250):
+    """Queries and a database with many exact ties whose distances numpy reproduces exactly."""
+    if metric == "hamming":  # 5-bit codes: 6 distance levels
+        q, db = rng.integers(0, 2, (n_q, 5)), rng.integers(0, 2, (n_db, 5))
+        d = (q[:, None, :] != db[None]).sum(-1).astype(float)
+    elif metric == "euclidean":  # small integer points, half the rows duplicated
+        q = rng.integers(0, 4, (n_q, 3)).astype(float)
+        db = rng.integers(0, 4, (n_db, 3)).astype(float)
+        db[n_db // 2:] = db[:n_db - n_db // 2]
+        d = ((q[:, None, :] - db[None]) ** 2).sum(-1)
+    else:  # cosine: +-1 entries in 4-D, rows scaled by 1, 2 or 3 (same direction, same distance)
+        q = rng.choice([-1.0, 1.0], (n_q, 4))
+        db = rng.choice([-1.0, 1.0], (n_db, 4)) * rng.integers(1, 4, (n_db, 1))
+        d = -(q / 2) @ (db / np.linalg.norm(db, axis=1, keepdims=True)).T
+    return q, db, rng.integers(0, 3, n_q), rng.integers(0, 3, n_db), d
+
+
+def _expected_precision(d, y, ks):
+    """Tie-aware P@k by another route: an item with `less` items closer and `eq` items at
+    its distance (itself included) is among the first k with probability
+    clip((k - less) / eq, 0, 1) over the orderings of the ties."""
+    out = {k: 0.0 for k in ks}
+    for di, rel in zip(d, y):
+        less = (di[None, :] < di[:, None]).sum(1)
+        eq = (di[None, :] == di[:, None]).sum(1)
+        for k in ks:
+            out[k] += (rel * np.clip((k - less) / eq, 0, 1)).sum() / k / len(d)
+    return out
+
+
+@pytest.mark.parametrize("metric", retrieval.METRICS)
+def test_tie_aware_metrics_match_scikit_learn_and_the_expectation(metric):
+    rng = np.random.default_rng(1)
+    q, db, yq, ydb, d = _tied_data(metric, rng)
+    assert all(len(np.unique(row)) < len(row) / 10 for row in d)  # heavily tied
+    ks = (1, 2, 5, 10, 50, 250)
+    r = retrieval.evaluate(q, yq, db, ydb, metric, ks=ks)
+    y = ydb[None, :] == yq[:, None]
+    ref = np.mean([average_precision_score(y[i], -d[i]) for i in range(len(q))])
+    assert r.mean_ap == pytest.approx(ref, rel=1e-12)
+    assert r.precision_at == pytest.approx(_expected_precision(d, y, ks), rel=1e-12)
+    assert r.precision_at[250] == pytest.approx(y.mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("metric", retrieval.METRICS)
+def test_result_does_not_depend_on_database_order(metric):
+    rng = np.random.default_rng(2)
+    q, db, yq, ydb, d = _tied_data(metric, rng)
+    perm = rng.permutation(len(db))
+    ks = (1, 3, 10, 40)
+    a = retrieval.evaluate(q, yq, db, ydb, metric, ks=ks)
+    b = retrieval.evaluate(q, yq, db[perm], ydb[perm], metric, ks=ks)
+    assert a.precision_at == b.precision_at and a.recall_at == b.recall_at
+    assert a.mean_ap == b.mean_ap
+    # the old tie-break by database index did depend on it, on this very data
+    y = ydb[None, :] == yq[:, None]
+    naive = [sum(_naive_hits(d[i], y[i], k) for i in range(len(q))) for k in ks]
+    naive_perm = [sum(_naive_hits(d[i, perm], y[i, perm], k) for i in range(len(q))) for k in ks]
+    assert naive != naive_perm
+
+
+@pytest.mark.parametrize("metric", retrieval.METRICS)
+def test_chunking_does_not_change_the_result(metric):
+    rng = np.random.default_rng(3)
+    q, db, yq, ydb, _ = _tied_data(metric, rng, n_q=13)
+    ks = (1, 4, 30)
+    r = [retrieval.evaluate(q, yq, db, ydb, metric, ks=ks, chunk=c) for c in (1, 3, None)]
+    r.append(retrieval.evaluate(q, yq, db, ydb, metric, ks=ks, chunk_bytes=1))  # 1 at a time
+    for other in r[1:]:
+        assert other.precision_at == r[0].precision_at and other.recall_at == r[0].recall_at
+        assert other.mean_ap == r[0].mean_ap and (other.top == r[0].top).all()
+
+
+def test_without_ties_the_metrics_are_the_plain_per_rank_ones():
+    rng = np.random.default_rng(4)
+    q, db = rng.standard_normal((20, 4)), rng.standard_normal((200, 4))
+    yq, ydb = rng.integers(0, 3, 20), rng.integers(0, 3, 200)
+    r = retrieval.evaluate(q, yq, db, ydb, "euclidean", ks=(1, 5, 20), chunk=7)
+    d = ((q[:, None, :] - db[None]) ** 2).sum(-1)
+    y = ydb[None, :] == yq[:, None]
+    assert (r.top == np.argsort(d, 1)[:, :r.top.shape[1]]).all()  # and no float32 ties
+    for k in (1, 5, 20):
+        assert r.precision_at[k] == sum(_naive_hits(d[i], y[i], k) for i in range(20)) / (20 * k)
+    ap = []
+    for di, yi in zip(d, y):  # mean over the relevant items' ranks of precision at the rank
+        rel = yi[np.argsort(di)]
+        ap.append(np.mean(np.cumsum(rel)[rel] / (1 + np.flatnonzero(rel))))
+    assert r.mean_ap == pytest.approx(np.mean(ap), rel=1e-12)
 
 
 def test_hamming_distance_counts_differing_bits():

@@ -2,8 +2,16 @@
 
 Queries are processed in chunks, so memory is O(chunk x database) and never
 O(queries x database): 10k MNIST queries against 55k train images need a few hundred MB.
-Ties are broken by database index (a stable sort), so results are deterministic.
 Relevance is "same label".
+
+The metrics are tie-aware: database items at exactly the same distance from a query (equal
+floats; Hamming distances are counts, so 28-bit codes give only 29 levels) count as if put
+in random order, so no result depends on the database order. Precision@k and recall@k take
+the expected number of relevant items among the first k over those orderings; AP is
+scikit-learn's ``average_precision_score`` on scores = -distance: the sum, over distinct
+distances, of the level's recall increment times the precision at the level's end. Without
+ties both reduce to the plain per-rank definitions. Only ``top`` (the first hits, for
+figures) breaks ties by database index (a stable sort), so it is deterministic too.
 """
 
 from __future__ import annotations
@@ -59,11 +67,13 @@ class RetrievalResult:
 def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100),
              n_top: int = 8, chunk: int | None = None, device="cpu",
              chunk_bytes: int = CHUNK_BYTES) -> RetrievalResult:
-    """Rank all of ``database`` for every query; precision/recall at ``ks``, mAP, top hits.
+    """Rank all of ``database`` for every query; tie-aware precision/recall at ``ks``, mAP,
+    top hits.
 
-    Queries go through in chunks sized so that one chunk's distance matrix, ranking and
-    relevance take about ``chunk_bytes``: memory is O(chunk x database) whatever the number
-    of queries.
+    Queries go through in chunks sized so that one chunk's distance matrix, ranking, relevance
+    and tie blocks take about ``chunk_bytes``: memory is O(chunk x database) whatever the
+    number of queries. Each query's scores are kept and summed once at the end, so the
+    result does not depend on the chunk size either.
     """
     device = torch.device(device)
     q = _prepare(queries, metric, device)
@@ -75,38 +85,88 @@ def evaluate(queries, q_labels, database, db_labels, metric: str, ks=(1, 10, 100
     n_rel_per_class = torch.bincount(ydb, minlength=int(max(yq.max(), ydb.max())) + 1)
     ks = sorted(k for k in ks if k <= len(db))
     if chunk is None:
-        # per (query, database item): distance 8 B (float64 for hamming) + sort index 8 B
-        # + its label 8 B + relevance / running count 8 B, and sort's own scratch of the same
+        # per (query, database item): distance and sorted distance 4 B each (8 B for hamming)
+        # + sort index 8 B + the sort's scratch; then label by rank 8 B, relevance and tie
+        # block edges 1 B each, running count 4 B, and (row, rank) 16 B + precision 8 B per
+        # relevant untied item or first/last 16 B + counts 16 B per tied block (at most one
+        # per two items), with their temporaries. Peak RSS measured on CPU, 60k items:
+        # 21-25 B typical, 44-46 B in the worst cases (every item relevant; every item
+        # twice), against 17-25 B and 45 B before ties were scored; 64 B leaves room for
+        # a GPU sort's scratch (not measured).
         chunk = max(1, min(len(q), chunk_bytes // (64 * len(db))))
-    hits_at = torch.zeros(len(ks), dtype=torch.float64, device=device)
-    recall_at = torch.zeros(len(ks), dtype=torch.float64, device=device)
-    ap_sum = torch.zeros((), dtype=torch.float64, device=device)
-    k_idx = torch.as_tensor([k - 1 for k in ks], device=device, dtype=torch.long)
-    # Filled in place: one small tensor kept per chunk would sit between the chunk's large
-    # freed buffers on the malloc heap, so each next chunk needs fresh memory (measured: peak
-    # RSS grew ~200 MB per 1000 queries, 4.2 GB for 10k x 60k on pixels).
+    # Per-query scores, filled in place (one small tensor kept per chunk would sit between
+    # the chunk's large freed buffers on the malloc heap, so each next chunk needs fresh
+    # memory: measured peak RSS grew ~200 MB per 1000 queries, 4.2 GB for 10k x 60k on
+    # pixels) and summed once at the end.
+    hits = torch.zeros(len(q), len(ks), dtype=torch.float64, device=device)
+    recall = torch.zeros(len(q), len(ks), dtype=torch.float64, device=device)
+    ap = torch.zeros(len(q), dtype=torch.float64, device=device)
     top = torch.empty(len(q), min(n_top, len(db)), dtype=torch.long)
+    n_db = len(db)
+    # flat index (row * n_db + rank) of each chunk row's rank 0
+    row_start = torch.arange(0, min(chunk, len(q)) * n_db, n_db, device=device)
+    k_idx = torch.as_tensor([k - 1 for k in ks], device=device, dtype=torch.long)
     for i in range(0, len(q), chunk):
-        order = torch.sort(_distance(q[i:i + chunk], db, metric, db_sq), dim=1, stable=True).indices
-        rel = ydb[order] == yq[i:i + chunk, None]  # bool: is the item at rank r relevant
+        yc = yq[i:i + chunk]
+        c = len(yc)
+        dist, order = torch.sort(_distance(q[i:i + chunk], db, metric, db_sq), dim=1,
+                                 stable=True)
+        rel = ydb[order] == yc[:, None]  # bool: is the item at rank r relevant
         top[i:i + chunk] = order[:, :top.shape[1]].cpu()  # a copy into `top`, not a view
         del order
+        # Tie blocks: runs of exactly equal sorted distances. edge[:, r] says a block starts
+        # at rank r, edge[:, r + 1] that one ends at rank r.
+        edge = torch.empty(c, n_db + 1, dtype=torch.bool, device=device)
+        edge[:, 0] = edge[:, n_db] = True
+        torch.ne(dist[:, 1:], dist[:, :-1], out=edge[:, 1:n_db])
+        del dist
+        starts, ends = edge[:, :-1], edge[:, 1:]
         # running count of relevant items; float32 counts are exact up to 2^24 items
         cum = rel.cumsum(1, dtype=torch.float32)
-        n_rel = n_rel_per_class[yq[i:i + chunk]].to(torch.float64).clamp(min=1)
-        at_k = cum[:, k_idx].to(torch.float64)
-        hits_at += at_k.sum(0)
-        recall_at += (at_k / n_rel[:, None]).sum(0)
-        # average precision: mean of precision@rank over the ranks of the relevant items only
+        n_rel = n_rel_per_class[yc].to(torch.float64).clamp(min=1)
+        # Untied items (a block of one) score as without ties: AP sums precision@rank over
+        # the ranks of the relevant ones, precision@k counts the relevant among the first k.
+        rel &= starts & ends
         row, rank0 = rel.nonzero(as_tuple=True)
+        del rel
         prec = cum[row, rank0].to(torch.float64) / (rank0 + 1).to(torch.float64)
-        ap_rows = torch.zeros(len(rel), dtype=torch.float64, device=device).index_add_(0, row, prec)
-        ap_sum += (ap_rows / n_rel).sum()
-        del rel, cum
+        ap_rows = torch.zeros(c, dtype=torch.float64, device=device).index_add_(0, row, prec)
+        del row, rank0, prec
+        at_k = cum[:, k_idx].to(torch.float64)
+        # Tied blocks (two items or more), as flat indices row * n_db + rank of their first
+        # and last items: both ascending, so the j-th start and the j-th end are one block.
+        first = (starts & ~ends).view(-1).nonzero().squeeze(1)
+        last = (ends & ~starts).view(-1).nonzero().squeeze(1)
+        del edge, starts, ends
+        if len(last):
+            flat = cum.view(-1)
+            upto = flat[last].to(torch.float64)  # relevant items up to the block's end
+            before = flat[first - 1].to(torch.float64).masked_fill_(first % n_db == 0, 0)
+            # AP (scikit-learn's on -distance): each block adds (relevant in it) x (precision
+            # at its end), i.e. each relevant item counts the precision at its block's end
+            block_row = torch.div(last, n_db, rounding_mode="floor")
+            term = (upto - before) * upto / (last - block_row * n_db + 1)
+            ap_rows.index_add_(0, block_row, term)
+            del block_row, term
+            # precision@k: if rank k (1-based) falls in a block over ranks [s, e] with b
+            # relevant before it and r in it, the expected hits among the first k over the
+            # block's orderings are b + (k - s) * r / (e - s + 1)
+            target = row_start[:c, None] + k_idx[None, :]  # flat index of rank k
+            j = torch.searchsorted(last, target).clamp_(max=len(last) - 1)
+            inside = (first[j] <= target) & (target <= last[j])
+            tied = before[j] + (target - first[j] + 1) * (upto[j] - before[j]) / (
+                last[j] - first[j] + 1)
+            at_k = torch.where(inside, tied, at_k)
+            del upto, before, j, inside, tied
+        del cum, first, last
+        ap[i:i + chunk] = ap_rows / n_rel
+        hits[i:i + chunk] = at_k
+        recall[i:i + chunk] = at_k / n_rel[:, None]
     n = len(q)
+    hits_at, recall_at = hits.sum(0), recall.sum(0)
     return RetrievalResult(
         precision_at={k: float(hits_at[j] / (n * k)) for j, k in enumerate(ks)},
         recall_at={k: float(recall_at[j] / n) for j, k in enumerate(ks)},
-        mean_ap=float(ap_sum / n),
+        mean_ap=float(ap.sum() / n),
         top=top.numpy(),
     )
