@@ -17,12 +17,23 @@ def test_digits_split_sizes_and_range():
     np.testing.assert_array_equal(p.x_test, q.x_test)
 
 
-def test_split_train_val_takes_validation_from_the_end():
-    x, y = np.arange(10)[:, None], np.arange(10)
-    x_tr, y_tr, x_va, y_va = data.split_train_val(x, y, n_val=3, n_train=4)
-    assert y_va.tolist() == [7, 8, 9] and y_tr.tolist() == [0, 1, 2, 3]
+def test_subsets_are_seeded_stratified_samples_not_the_head():
+    """Ordered data (all of class 0 first, as a file sorted by label would be): the head
+    would hold one class; the validation split and the train subset hold every class in the
+    data's proportions, are disjoint, and are the same every time."""
+    y = np.repeat(np.arange(4), 50)
+    x = np.arange(200)[:, None]
+    x_tr, y_tr, x_va, y_va = data.split_train_val(x, y, n_val=40, n_train=80)
+    assert np.bincount(y_va).tolist() == [10] * 4 and np.bincount(y_tr).tolist() == [20] * 4
+    assert not set(x_tr.ravel()) & set(x_va.ravel())
+    assert x_va.ravel().tolist() != list(range(160, 200))  # not the tail either
+    again = data.split_train_val(x, y, n_val=40, n_train=80)
+    assert all(np.array_equal(a, b) for a, b in zip((x_tr, y_tr, x_va, y_va), again))
+    xs, ys = data.sample(x, y, 20)
+    assert np.bincount(ys).tolist() == [5] * 4 and (np.diff(xs.ravel()) > 0).all()
+    assert data.sample(x, y, None)[0] is x
     with pytest.raises(data.DataError, match="leaves no training data"):
-        data.split_train_val(x, y, n_val=10, n_train=None)
+        data.split_train_val(x, y, n_val=200, n_train=None)
 
 
 def test_save_load_roundtrip(tmp_path):
@@ -108,7 +119,12 @@ def test_fashion_mnist_from_debian_recompressed_files(tmp_path, mirror, monkeypa
 
 def test_20news_from_mirror(tmp_path, mirror):
     p, sources, _ = data.prepare("20news", tmp_path / "raw", mirror, allow_download=False)
-    assert (len(p.y_train) + len(p.y_val), len(p.y_test)) == (11314, 7532)
+    # documents the preprocessing leaves empty (~3%) are dropped and counted
+    dropped = p.notes["empty_documents_dropped"]
+    assert 0 < dropped["train"] < 0.05 * 11314 and 0 < dropped["test"] < 0.05 * 7532
+    assert (len(p.y_train) + len(p.y_val) + dropped["train"], len(p.y_test) + dropped["test"]) \
+        == (11314, 7532)
+    assert (p.x_train.sum(1) > 0).all() and (p.x_test.sum(1) > 0).all() and p.notes["full"]
     assert p.x_train.shape[1] == 2000 == len(p.vocabulary) and len(p.classes) == 20
     assert "the" not in p.vocabulary  # stop words removed
     # headers are stripped: every raw header has "Subject:" and "Lines:", so unstripped
@@ -120,5 +136,8 @@ def test_20news_from_mirror(tmp_path, mirror):
     # the bydate tree is in group order: a test subset (quick preset) must still hold them all
     small, _, _ = data.prepare("20news", tmp_path / "raw", mirror, allow_download=False,
                                n_test=500)
-    assert set(small.y_test) == set(range(20))
-    assert np.array_equal(small.x_test, p.x_test[:500])
+    assert set(small.y_test) == set(range(20)) and not small.notes["full"]
+    # a seeded sample of the same test documents, not their head
+    rows = {r.tobytes() for r in p.x_test}
+    assert len(small.y_test) == 500 and all(r.tobytes() in rows for r in small.x_test)
+    assert not np.array_equal(small.x_test, p.x_test[:500])
