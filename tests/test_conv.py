@@ -1,17 +1,26 @@
 """E9: the conv autoencoder, its unpooling path, and slide 19's transposed-conv identity."""
 
 import json
+import math
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import yaml
+from snakemake.utils import update_config
 
+from aebench import config as aeconfig
 from aebench import nets
 from aebench.datasets.digits import prepare_digits
-from aebench.kinds import load_run, make
+from aebench.kinds import load_run, make, parse_model
+from aebench.spec import DECODER_NAMES
 from aebench.train import TrainConfig, fit, set_determinism
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +70,102 @@ def test_unpool_decoder_uses_the_switches_of_the_encoded_images():
         nets.build("conv", 64, channels=[4], decoder="unpool").decode(z)
 
 
+def test_fixed_switches_put_each_value_at_the_top_left_of_its_window_and_zeros_elsewhere():
+    h = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    even = nets.max_unpool2d(h, nets.fixed_switches(2, 4).expand(*h.shape), (4, 4))
+    torch.testing.assert_close(even, torch.tensor([[[[1.0, 0, 2, 0], [0, 0, 0, 0],
+                                                     [3, 0, 4, 0], [0, 0, 0, 0]]]]),
+                               rtol=0, atol=0)
+    # Odd side (ceil-mode pooling, 3 -> 2): the cut-short last window keeps its top-left.
+    odd = nets.max_unpool2d(h, nets.fixed_switches(2, 3).expand(*h.shape), (3, 3))
+    torch.testing.assert_close(odd, torch.tensor([[[[1.0, 0, 2], [0, 0, 0], [3, 0, 4]]]]),
+                               rtol=0, atol=0)
+    # 7 -> 4 (MNIST's third stage), several images and channels: every value lands at
+    # (2i, 2j), inside the 7x7 map, and nothing else is written.
+    x = torch.randn(2, 3, 4, 4) + 10  # no zeros among the values
+    up = nets.max_unpool2d(x, nets.fixed_switches(4, 7).expand(*x.shape), (7, 7))
+    assert up.shape == (2, 3, 7, 7)
+    torch.testing.assert_close(up[:, :, ::2, ::2], x, rtol=0, atol=0)
+    assert (up != 0).sum() == x.numel()
+    with pytest.raises(ValueError, match="not the 2x2 pooling"):
+        nets.fixed_switches(3, 7)
+
+
+@pytest.mark.parametrize("side", [8, 7])
+def test_unpool_fixed_decoder_decodes_from_the_code_alone(side):
+    torch.manual_seed(0)
+    m = nets.build("conv", side * side, channels=[4], decoder="unpool_fixed")
+    z = torch.rand(3, 4 * ((side + 1) // 2) ** 2)
+    out = m.decode(z)  # no encode() before: nothing beyond the code is needed
+    # by hand: each code value at the top-left of its window, zeros elsewhere, the conv
+    spread = torch.zeros(3, 4, side, side)
+    spread[:, :, ::2, ::2] = z.view(3, 4, (side + 1) // 2, (side + 1) // 2)
+    conv = m.dec[0]
+    expected = torch.sigmoid(F.conv2d(spread, conv.weight, conv.bias, padding=1)).flatten(1)
+    torch.testing.assert_close(out, expected)
+    # The images encoded last do not change the decoding of a code (unlike unpool's switches).
+    x = torch.rand(3, side * side)
+    torch.testing.assert_close(m(x), m.decode(m.encode(x)))
+    m.encode(torch.rand(5, side * side))
+    torch.testing.assert_close(m.decode(z), out)
+
+
+@pytest.mark.parametrize("side", [8, 28, 7])
+def test_unpool_fixed_computes_what_the_transposed_conv_decoder_computes(side):
+    """Slide 19 from the other side: zero-interleaving (values at the top-left) and a conv is
+    a stride-2 transposed conv with the flipped kernel; the control differs from
+    conv_transposed only in its initial weights."""
+    torch.manual_seed(1)
+    # tanh, not ReLU: a random decoder whose ReLUs are all off would give a constant image
+    # whatever its unpooling does, and the comparison would prove nothing
+    kw = dict(channels=[4, 3], activation="tanh")
+    fixed = nets.build("conv", side * side, decoder="unpool_fixed", **kw).double()
+    tr = nets.build("conv", side * side, decoder="transposed", **kw).double()
+    fixed.enc.load_state_dict(tr.enc.state_dict())
+    with torch.no_grad():
+        for a, b in zip(fixed.dec, tr.dec):
+            a.weight.copy_(b.weight.flip(-1, -2).transpose(0, 1))
+            a.bias.copy_(b.bias)
+    x = torch.rand(4, side * side, dtype=torch.float64)
+    assert (tr(x) - tr(x).mean()).abs().max() > 1e-3
+    torch.testing.assert_close(fixed(x), tr(x))
+
+
+def test_side_info_bits_count_the_switches_of_the_unpool_decoder_only():
+    # MNIST 28x28, Keras' channels [16, 8, 8]: pooling 28 -> 14, 14 -> 7, 7 -> 4 (ceil mode).
+    # Full 2x2 windows: 2 bits per pooled value. The 7 -> 4 stage has per channel 3x3 full
+    # windows (2 bits), 6 cut to 2 positions (1 bit) and one corner of 1 position (0 bits).
+    by_hand = 16 * 14 * 14 * 2 + 8 * 7 * 7 * 2 + 8 * (9 * 2 + 6 * 1 + 1 * 0)
+    assert by_hand == 7248  # the 2-bits-everywhere count, 2 * 3656 = 7312, less 8 * 8
+    net = nets.build("conv", 784, channels=[16, 8, 8], decoder="unpool")
+    assert net.side_info_bits() == by_hand
+    assert net.code_shape == (8, 4, 4)  # beside a 128-float code
+    # 8x8 digits, the smoke preset's [16, 8]: 8 -> 4 -> 2, full windows only
+    assert nets.build("conv", 64, channels=[16, 8]).side_info_bits() == 16 * 16 * 2 + 8 * 4 * 2
+    for decoder in set(DECODER_NAMES) - {"unpool"}:
+        assert nets.build("conv", 784, channels=[16, 8, 8], decoder=decoder).side_info_bits() == 0
+
+
+@pytest.mark.parametrize("side,channels", [(28, [16, 8, 8]), (7, [2, 3, 1]), (9, [1, 1]),
+                                           (5, [2, 2, 2])])
+def test_side_info_bits_is_log2_of_the_positions_the_switches_can_take(side, channels):
+    """Counted another way: pool images whose maximum is in turn at each position of the
+    input and record which switch values every pooled place takes."""
+    net = nets.build("conv", side * side, channels=channels, decoder="unpool")
+    bits = 0.0
+    for c, s in zip(channels, net.sizes):
+        eye = torch.eye(s * s).view(s * s, 1, s, s)  # one image per input position
+        _, idx = net.pool(eye)
+        seen = {}
+        for k in range(s * s):
+            pooled_at = (idx[k, 0] == k).nonzero()  # the window this position fell into
+            assert len(pooled_at) == 1
+            seen.setdefault(tuple(pooled_at[0].tolist()), set()).add(k)
+        assert len(seen) == idx[0, 0].numel()  # every pooled place has a window
+        bits += c * sum(math.log2(len(v)) for v in seen.values())
+    assert net.side_info_bits() == pytest.approx(bits, abs=1e-9)
+
+
 @pytest.mark.parametrize("stride,padding,output_padding,k", [
     (1, 0, 0, 3), (1, 1, 0, 3), (2, 0, 0, 3), (2, 1, 0, 3), (2, 1, 1, 3), (3, 2, 1, 4),
     (2, 0, 1, 2), (3, 0, 0, 5)])
@@ -94,7 +199,8 @@ def test_transposed_conv_hand_case():
 @pytest.mark.parametrize("side", [8, 28, 7])
 def test_conv_ae_takes_the_image_side_from_the_data(side):
     by_decoder = {d: nets.build("conv", side * side, channels=[4, 3], decoder=d)
-                  for d in ("unpool", "upsample", "transposed")}
+                  for d in DECODER_NAMES}
+    assert set(by_decoder) == {"unpool", "unpool_fixed", "upsample", "transposed"}
     x = torch.rand(5, side * side)
     for net in by_decoder.values():
         out = net(x)
@@ -109,13 +215,70 @@ def test_conv_spec_rejects_bad_params_clearly():
     with pytest.raises(ValueError, match="decoder: 'deconv' is not one of"):
         nets.build("conv", 64, decoder="deconv")
     with pytest.raises(ValueError, match="models.c: .*unexpected keyword argument .hidden."):
-        from aebench.kinds import parse_model
-
         parse_model("c", {"kind": "autoencoder", "params": {"arch": "conv", "hidden": [3]}},
                     "digits", {})
 
 
-@pytest.mark.parametrize("decoder", ["unpool", "upsample", "transposed"])
+def test_config_check_knows_the_fixed_switch_decoder():
+    ok = parse_model("c", {"kind": "autoencoder",
+                           "params": {"arch": "conv", "decoder": "unpool_fixed"}}, "digits", {})
+    assert ok.arch_params["decoder"] == "unpool_fixed"
+    assert ok.arch_spec(64).decoder == "unpool_fixed"
+    with pytest.raises(ValueError, match=r"models\.c: .*decoder: 'unpool_random' is not one of "
+                                         r"\('unpool', 'unpool_fixed', 'upsample', 'transposed'\)"):
+        parse_model("c", {"kind": "autoencoder",
+                          "params": {"arch": "conv", "decoder": "unpool_random"}}, "digits", {})
+
+
+@pytest.mark.parametrize("preset", [None, "quick", "smoke"])
+def test_the_control_is_conv_unpool_with_fixed_switches_in_every_config(preset):
+    """conv_unpool_fixed differs from conv_unpool in its decoder alone (channels, training,
+    epochs), in the defaults and in each preset; E9 reads both."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if preset:
+        update_config(cfg, yaml.safe_load((ROOT / "workflow" / "presets" / f"{preset}.yaml")
+                                          .read_text()))
+    parsed = aeconfig.load(cfg)
+    a, b = parsed.models["conv_unpool"], parsed.models["conv_unpool_fixed"]
+    assert a.arch_params["decoder"] == "unpool" and b.arch_params["decoder"] == "unpool_fixed"
+    assert ({**a.arch_params, "decoder": None} == {**b.arch_params, "decoder": None}
+            and a.train == b.train and a.dataset == b.dataset)
+    assert {"conv_unpool", "conv_unpool_fixed"} <= set(parsed.experiment_models("e9"))
+
+
+def test_e9_reports_code_floats_and_side_info_bits(digits, tmp_path):
+    """E9's rows on tiny untrained nets: the side information beside the code size."""
+    from aebench.experiments import EXPERIMENTS, Context
+
+    e9 = EXPERIMENTS["e9"]
+    models = {f"conv_{d}": nets.build("conv", 64, channels=[16, 8], decoder=d)
+              for d in DECODER_NAMES}
+    x = torch.as_tensor(digits.x_test[:6], dtype=torch.float32)
+
+    class Fake(Context):
+        def metrics_json(self, model, seed):
+            return {"test_sq_err_per_image": 1.0, "test_mse_per_pixel": 0.1,
+                    "n_params": nets.n_params(models[model]), "train_seconds": 0.0}
+
+        def codes(self, model, seed):
+            with torch.no_grad():
+                net = models[model]
+                return {"z_test": net.encode(x).numpy(), "recon_test_head": net(x).numpy()}
+
+        def load(self, model, seed):
+            return SimpleNamespace(net=models[model])
+
+    ctx = Fake("e9", tmp_path / "digits.npz", {m: {0: tmp_path} for m in models},
+               e9.Params(models=list(models), n_show=4), tmp_path / "figures", _data=digits)
+    got = {(r["model"], r["metric"]): r["value"] for r in e9.run(ctx)}
+    for m in models:
+        assert got[m, "code_floats"] == 8 * 2 * 2
+        assert got[m, "side_info_bits"] == (16 * 16 * 2 + 8 * 4 * 2 if m == "conv_unpool" else 0)
+    assert got["conv_transposed", "deconv_as_conv_max_err"] < 1e-5
+    assert (tmp_path / "figures" / "reconstructions.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("decoder", DECODER_NAMES)
 def test_conv_ae_learns_digits_with_the_training_core(digits, decoder):
     set_determinism(0, threads=1)
     net = nets.build("conv", digits.dim, channels=[8, 4], decoder=decoder)

@@ -7,6 +7,8 @@ A new architecture is a spec dataclass in :mod:`aebench.spec` (``ARCH_SPECS``) a
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -83,6 +85,19 @@ def max_unpool2d(x: torch.Tensor, switches: torch.Tensor, size) -> torch.Tensor:
     return out.scatter(2, switches.flatten(2), x.flatten(2)).view(n, c, *size)
 
 
+def fixed_switches(pooled: int, size: int, device=None) -> torch.Tensor:
+    """Switches that send every pooled value to the top-left of its 2x2 window, in the
+    flat-index layout of ``max_unpool2d`` (``row * size + col``) for a ``pooled x pooled``
+    map unpooled to ``size x size``. With ceil-mode pooling on an odd side (7 -> 4) the last
+    window is cut short, but its top-left (row or column ``size - 1``) is still inside: the
+    top-left is the one place every window has.
+    """
+    if pooled != -(-size // 2):
+        raise ValueError(f"a {pooled}x{pooled} map is not the 2x2 pooling of {size}x{size}")
+    pos = torch.arange(0, size, 2, device=device)
+    return (pos[:, None] * size + pos[None, :]).view(1, 1, pooled, pooled)
+
+
 def transposed_conv_as_conv(x: torch.Tensor, weight: torch.Tensor, stride: int = 1,
                             padding: int = 0, output_padding: int = 0) -> torch.Tensor:
     """``F.conv_transpose2d(x, weight, stride=..., padding=...)`` computed the lecture's way
@@ -103,13 +118,15 @@ def transposed_conv_as_conv(x: torch.Tensor, weight: torch.Tensor, stride: int =
 
 
 class ConvAutoencoder(nn.Module):
-    """Conv + max-pool encoder; the decoder undoes each pooling by unpooling, upsampling or a
-    transposed conv (see :class:`aebench.spec.ConvSpec`). Takes and returns flat images,
-    like :class:`MLPAutoencoder`, so the training core and every method work unchanged.
+    """Conv + max-pool encoder; the decoder undoes each pooling by unpooling (with the
+    switches, or with fixed ones), upsampling or a transposed conv (see
+    :class:`aebench.spec.ConvSpec`). Takes and returns flat images, like
+    :class:`MLPAutoencoder`, so the training core and every method work unchanged.
 
     The ``unpool`` decoder needs the pooling switches of the images being decoded: ``encode``
     keeps those of its last call and ``decode`` uses them (the decoder cannot generate from a
-    code alone; forward() and the training objective always encode first).
+    code alone; forward() and the training objective always encode first). The other three,
+    ``unpool_fixed`` included, decode from the code alone.
     """
 
     def __init__(self, spec: ConvSpec):
@@ -155,6 +172,9 @@ class ConvAutoencoder(nn.Module):
         for i, (layer, size) in enumerate(zip(self.dec, reversed(self.sizes))):
             if kind == "unpool":
                 h = layer(max_unpool2d(h, self.switches[last - i], (size, size)))
+            elif kind == "unpool_fixed":
+                idx = fixed_switches(h.shape[-1], size, h.device).expand(*h.shape)
+                h = layer(max_unpool2d(h, idx, (size, size)))
             elif kind == "upsample":
                 h = layer(F.interpolate(h, size=(size, size), mode="nearest"))
             else:
@@ -164,6 +184,29 @@ class ConvAutoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    def side_info_bits(self) -> float:
+        """Bits the decoder receives beside the code, per image: for ``unpool``, the pooling
+        switches of every stage, log2(positions of its window) for each pooled value; 0 for
+        the decoders that get the code alone.
+
+        Windows are counted at their actual size: with ceil-mode pooling on an odd side
+        (7 -> 4) the last row and column of windows are cut to 2x1, 1x2 and 1x1 positions,
+        i.e. 1, 1 and 0 bits instead of 2. The sum is log2 of the number of switch settings
+        the decoder can be given, an upper bound on what they tell it (a switch whose pooled
+        value is 0, e.g. after a ReLU, changes nothing). MNIST 28x28 with channels
+        [16, 8, 8]: 16*14*14*2 + 8*7*7*2 + 8*(3*3*2 + 6*1 + 0) = 7248 bits (the 2-bits-
+        everywhere count, 2 * (16*14*14 + 8*7*7 + 8*4*4) = 7312, overcounts the cut windows).
+        """
+        if self.spec.decoder != "unpool":
+            return 0.0
+        k = self.pool.kernel_size
+        k = k if isinstance(k, int) else k[0]
+        bits = 0.0
+        for chans, side in zip(self.spec.channels, self.sizes):  # side entering each pooling
+            widths = [min(k, side - start) for start in range(0, side, k)]  # window extents
+            bits += chans * sum(math.log2(a * b) for a in widths for b in widths)
+        return bits
 
 
 # Architecture name -> nn.Module; its spec dataclass is spec.ARCH_SPECS[name].

@@ -104,7 +104,7 @@ class MLPSpec:
                 raise ValueError(f"{key}: {getattr(self, key)!r} is not one of {ACTIVATION_NAMES}")
 
 
-DECODER_NAMES = ("unpool", "upsample", "transposed")
+DECODER_NAMES = ("unpool", "unpool_fixed", "upsample", "transposed")
 
 
 @dataclass
@@ -113,11 +113,16 @@ class ConvSpec:
     2x2 max-pool encode the image; the code is the last feature map, flattened. The decoder
     mirrors the stages and differs only in how it undoes each pooling:
 
-    * ``unpool``: max-unpooling with the encoder's pooling switches, then a conv;
+    * ``unpool``: max-unpooling with the encoder's pooling switches, then a conv. The
+      switches (where each maximum was) reach the decoder beside the code: side information
+      (``ConvAutoencoder.side_info_bits``);
+    * ``unpool_fixed``: the control for ``unpool``: each value goes back to a fixed place of
+      its window (the top-left), zeros elsewhere, then a conv; it decodes from the code alone
+      (zero-interleaving then a conv: the same functions as ``transposed``, slide 19);
     * ``upsample``: nearest-neighbour upsampling (Keras' UpSampling2D), then a conv;
     * ``transposed``: one stride-2 transposed convolution ("deconvolution").
 
-    All three have the same parameter count (one kernel per stage). The image side comes
+    All four have the same parameter count (one kernel per stage). The image side comes
     from the data (``input_dim = in_channels * side**2``), so 8x8 digits and 28x28 MNIST
     both work.
     """
