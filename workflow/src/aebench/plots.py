@@ -113,11 +113,12 @@ def retrieval_hits(queries: np.ndarray, hits: dict[str, np.ndarray], shape, path
     _save(fig, path)
 
 
-def generator_grids(panels: dict, shape, n: int, path) -> None:
+def generator_grids(panels: dict, shape, n: int, path, axis_label: str = "code {}") -> None:
     """E10: one row per model: its test codes (coloured by class) with each grid's box
     marked, then the images decoded at each grid (faint tiles: classifier not confident).
 
-    ``panels[model] = (codes, labels, [(tag, lo, hi, images, confident), ...])``.
+    ``panels[model] = (codes, labels, [(tag, lo, hi, images, confident), ...])``, the boxes in
+    the units of ``codes``; ``axis_label.format(i)`` names axis ``i``.
     """
     n_grids = max(len(g) for _, _, g in panels.values())
     fig, axes = plt.subplots(len(panels), 1 + n_grids, figsize=(4.6 * (1 + n_grids), 4.6 * len(panels)),
@@ -129,11 +130,11 @@ def generator_grids(panels: dict, shape, n: int, path) -> None:
                         palette="tab10", ax=ax, legend=False)
         for (tag, lo, hi, _, _), style in zip(grids, ["-", "--", ":", "-."] * 4):
             ax.add_patch(Rectangle(lo, *(hi - lo), fill=False, ls=style,
-                                                      lw=1.5, ec="k", label=f"grid {tag}"))
+                                   lw=1.5, ec="k", label=f"grid {tag}"))
         ax.legend(loc="upper right", fontsize=8)
         ax.autoscale_view()
         ax.set_title(f"{model}: test codes")
-        ax.set_xlabel("code 1"), ax.set_ylabel("code 2")
+        ax.set_xlabel(axis_label.format(1)), ax.set_ylabel(axis_label.format(2))
         for ax, (tag, lo, hi, images, ok) in zip(row[1:], grids):
             faint = np.where(ok[:, None], 1.0, 0.35)  # dim the tiles the classifier doubts
             ax.imshow(image_row(images * faint, shape, nrow=n), cmap="gray_r", vmin=0, vmax=1)
