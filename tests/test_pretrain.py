@@ -273,7 +273,8 @@ def test_finetuning_starts_from_the_pretrained_weights_and_trains_all_layers(dig
         assert torch.equal(start[f"{2 * k}.weight"], w) and torch.equal(start[f"{2 * k}.bias"], b)
     after = net.state_dict()
     assert not torch.equal(after["0.weight"], stack.weights[0])  # fine-tuned, not frozen
-    assert info["n_labels"] == 100 and info["n_val_labels"] == 100
+    # 100 labels in all: 80 to train on, 20 held out for early stopping (tests/test_finetune.py)
+    assert info["n_labels"] == 100 and info["n_train_labels"] == 80 and info["n_val_labels"] == 20
     assert 0 <= info["test_error"] < 0.9 and len(hist) >= 1
 
 
@@ -287,35 +288,83 @@ def test_same_seed_same_finetuned_error(digits):
     assert once() == once()
 
 
-def test_e6_paired_gain_is_reference_minus_init_per_seed(tmp_path):
+def e6_context(tmp_path, errors: dict, n_labels: dict):
+    """E6's params and context over fake classifier runs: ``errors[init, budget]`` is the
+    test error per seed, ``n_labels[budget]`` the label count each run records."""
     from aebench.experiments.e6_pretraining import classifier_model
 
     e6 = experiments.EXPERIMENTS["e6"]
-    errors = {("random", 10): [0.5, 0.4], ("random", "all"): [0.1, 0.1],
-              ("dbn", 10): [0.3, 0.35], ("dbn", "all"): [0.09, 0.12]}
     dirs = {}
     for (init_name, b), errs in errors.items():
         for seed, e in enumerate(errs):
             d = tmp_path / init_name / str(b) / str(seed)
             d.mkdir(parents=True)
-            (d / "metrics.json").write_text(json.dumps(
-                {"test_error": e, "n_labels": 10 if b == 10 else 1000}))
+            (d / "metrics.json").write_text(json.dumps({"test_error": e, "n_labels": n_labels[b]}))
             dirs.setdefault(classifier_model(init_name, b), {})[seed] = d
-    params = e6.Params(hidden=[32], budgets=[10, "all"], reference="random",
-                       inits={"random": {"kind": "random"}, "dbn": {"kind": "rbm"}},
+    budgets = list(dict.fromkeys(b for _, b in errors))
+    inits = {i: {"kind": "random" if i == "random" else "rbm"} for i, _ in errors}
+    params = e6.Params(hidden=[32], budgets=budgets, reference="random", inits=inits,
                        pretrain={}, rbm={}, finetune={})
     assert sorted(e6.models(params)) == sorted(dirs)  # the classifiers E6 derives and reads
     ctx = experiments.Context("e6", tmp_path / "digits.npz", dirs, params, tmp_path / "figures",
                               log=lambda s: None)
+    return e6, ctx
+
+
+def test_e6_paired_gain_is_reference_minus_init_per_seed(tmp_path, monkeypatch):
+    from aebench import plots
+
+    errors = {("random", "all"): [0.1, 0.1], ("random", 20): [0.5, 0.4],
+              ("random", 100): [0.3, 0.3], ("dbn", "all"): [0.09, 0.12],
+              ("dbn", 20): [0.3, 0.35], ("dbn", 100): [0.25, 0.3]}
+    n_labels = {20: 20, 100: 100, "all": 1400}  # "all": 1200 train + 200 validation labels
+    e6, ctx = e6_context(tmp_path, errors, n_labels)
+    drawn = []
+    real = plots.error_vs_budget
+    monkeypatch.setattr(plots, "error_vs_budget",
+                        lambda curve, path, gain: (drawn.append((curve, gain)),
+                                                   real(curve, path, gain)))
     df = pd.DataFrame(e6.run(ctx))
     v = df.set_index(["model", "seed", "metric"])["value"]
-    assert v["dbn", 0, "test_error_pct@10"] == pytest.approx(30.0)
-    assert v["dbn", 0, "gain_pct@10"] == pytest.approx(20.0)
-    assert v["dbn", 1, "gain_pct@10"] == pytest.approx(5.0)
+    assert v["dbn", 0, "test_error_pct@20"] == pytest.approx(30.0)
+    assert v["dbn", 0, "gain_pct@20"] == pytest.approx(20.0)
+    assert v["dbn", 1, "gain_pct@20"] == pytest.approx(5.0)
     assert v["dbn", 1, "gain_pct@all"] == pytest.approx(-2.0)
-    assert v["dbn", 1, "gain_few_minus_many_pct"] == pytest.approx(7.0)
-    assert ("random", 0, "gain_pct@10") not in v.index
+    assert v["dbn", 1, "gain_few_minus_many_pct"] == pytest.approx(7.0)  # 20 vs all
+    for seed in (0, 1):  # the alias row: the gain at the smallest budget, whatever it is
+        assert v["dbn", seed, "gain_pct@fewest"] == v["dbn", seed, "gain_pct@20"]
+    assert ("random", 0, "gain_pct@20") not in v.index
+    assert ("random", 0, "gain_pct@fewest") not in v.index
+    # the figure's x axis is every label used (training + early stopping), per budget
+    curve, gain = drawn[0]
+    assert sorted(set(curve["n_labels"])) == [20, 100, 1400]
+    assert sorted(set(gain["n_labels"])) == [20, 100, 1400]
     assert (tmp_path / "figures" / "error_vs_budget.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_e6_fewest_is_the_smallest_total_and_one_budget_has_no_few_vs_many(tmp_path):
+    errors = {("random", 50): [0.5, 0.4], ("dbn", 50): [0.45, 0.41]}
+    e6, ctx = e6_context(tmp_path / "one", errors, {50: 50})
+    v = pd.DataFrame(e6.run(ctx)).set_index(["model", "seed", "metric"])["value"]
+    assert v["dbn", 0, "gain_pct@fewest"] == pytest.approx(5.0)
+    assert v["dbn", 1, "gain_pct@fewest"] == pytest.approx(-1.0)
+    assert not any(m == "gain_few_minus_many_pct" for _, _, m in v.index)  # nothing to compare
+
+    # budgets listed largest first: "fewest" is still the smallest label count
+    errors = {("random", "all"): [0.1], ("random", 40): [0.5], ("dbn", "all"): [0.1],
+              ("dbn", 40): [0.2]}
+    e6, ctx = e6_context(tmp_path / "two", errors, {40: 40, "all": 1400})
+    v = pd.DataFrame(e6.run(ctx)).set_index(["model", "seed", "metric"])["value"]
+    assert v["dbn", 0, "gain_pct@fewest"] == pytest.approx(30.0)
+
+
+def test_e6_refuses_runs_of_one_budget_with_different_label_counts(tmp_path):
+    errors = {("random", 50): [0.5], ("dbn", 50): [0.45]}
+    e6, ctx = e6_context(tmp_path, errors, {50: 50})
+    (ctx.models["e6_dbn_n50"][0] / "metrics.json").write_text(
+        json.dumps({"test_error": 0.5, "n_labels": 100}))  # e.g. an old run: 50 + 50
+    with pytest.raises(ValueError, match="label counts differ"):
+        e6.run(ctx)
 
 
 # --------------------------------------------------------------------------- config
@@ -345,4 +394,5 @@ def test_bad_e6_e8_config_fails_naming_the_key(change, match):
 def test_smoke_budgets_fit_the_smoke_data():
     smoke = yaml.safe_load((aeconfig.SCHEMA.parents[1] / "presets" / "smoke.yaml").read_text())
     n_train = 1797 - 200 - 397  # sklearn digits minus the smoke preset's val and test
-    assert all(b == "all" or 10 <= b < n_train for b in smoke["experiments"]["e6"]["budgets"])
+    # a number: one training and one early-stopping label per class at least, within train
+    assert all(b == "all" or 20 <= b <= n_train for b in smoke["experiments"]["e6"]["budgets"])

@@ -1,5 +1,10 @@
 """E6: class-balanced label budgets and supervised fine-tuning of a pre-trained stack.
 
+A label budget counts every labelled image the classifier uses, early stopping included
+(:func:`label_split`): a budget of B labels is B labelled training images, of which a
+class-balanced fifth is held out for early stopping and the rest trained on; ``all`` is every
+training label plus the dataset's validation split, and its count is both.
+
 The classifier is ``input - hidden... - n_classes`` with sigmoid hidden units (the units the
 AEs and RBMs were pre-trained with) and softmax output. Its hidden layers start from a
 :class:`aebench.pretrain.Stack` (random init included, so every init takes the same path);
@@ -10,40 +15,116 @@ early-stopped on the validation cross-entropy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 ALL = "all"
+
+# Share of a numeric budget held out (class-balanced, at least one per class) for early
+# stopping. Early stopping needs labels, and they must come out of the budget, or "100 labels"
+# would be 100 to train on plus up to 100 more to choose the epoch with. A fifth is the usual
+# 80/20 split: most labels still train the net (the budget's point), and the held-out part
+# still has 2 images per class at 100 labels, enough for the validation cross-entropy to rank
+# epochs; one per class is the floor so that every class is checked.
+VAL_FRACTION = 0.2
 
 
 def budget_label(b) -> str:
     return ALL if b == ALL else str(int(b))
 
 
+def _balanced(y: np.ndarray, k: int, rng: np.random.RandomState, what: str) -> np.ndarray:
+    """Sorted positions of ``k`` entries of ``y``, class-balanced: each class gets
+    ``k // n_classes``, the remainder goes to classes drawn at random."""
+    classes = np.unique(y)
+    if k < len(classes):
+        raise ValueError(f"{what} {k} is smaller than the number of classes ({len(classes)}): "
+                         "a class-balanced subset needs at least one each")
+    per = np.full(len(classes), k // len(classes))
+    per[rng.choice(len(classes), k % len(classes), replace=False)] += 1
+    picked = []
+    for c, n in zip(classes, per):
+        pool = np.flatnonzero(y == c)
+        if n > len(pool):
+            raise ValueError(f"{what} {k}: class {c} has only {len(pool)} examples, {n} needed")
+        picked.append(rng.choice(pool, n, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
 def balanced_subset(y: np.ndarray, budget, seed: int) -> np.ndarray:
     """Sorted indices of a class-balanced subset of ``budget`` labels (``"all"``: every index).
 
     Each class gets ``budget // n_classes``; the remainder goes to classes drawn at random.
-    The draw depends on (labels, budget, seed) only, so every init of one seed sees the same
-    subset (the paired comparison of E6).
+    The draw depends on (labels, budget, seed) only.
     """
     y = np.asarray(y)
     if budget == ALL or budget >= len(y):
         return np.arange(len(y))
-    classes = np.unique(y)
-    if budget < len(classes):
-        raise ValueError(f"label budget {budget} is smaller than the number of classes "
-                         f"({len(classes)}): a class-balanced subset needs at least one each")
-    rng = np.random.RandomState(seed)
-    per = np.full(len(classes), budget // len(classes))
-    per[rng.choice(len(classes), budget % len(classes), replace=False)] += 1
-    picked = []
-    for c, k in zip(classes, per):
-        pool = np.flatnonzero(y == c)
-        if k > len(pool):
-            raise ValueError(f"label budget {budget}: class {c} has only {len(pool)} examples, "
-                             f"{k} needed")
-        picked.append(rng.choice(pool, k, replace=False))
-    return np.sort(np.concatenate(picked))
+    return _balanced(y, int(budget), np.random.RandomState(seed), "label budget")
+
+
+def n_val_labels(budget: int, n_classes: int, val_fraction: float = VAL_FRACTION) -> int:
+    """How many of a numeric budget's labels early stopping gets (see ``VAL_FRACTION``)."""
+    return max(n_classes, int(np.floor(val_fraction * budget + 0.5)))
+
+
+@dataclass(frozen=True)
+class LabelSplit:
+    """The labelled images one budget may use. ``train`` indexes the training split; ``val``
+    indexes the split named by ``val_split``: ``"train"`` (carved out of a numeric budget,
+    disjoint from ``train``) or ``"val"`` (budget ``all``: the dataset's validation split)."""
+
+    budget: object
+    train: np.ndarray
+    val: np.ndarray
+    val_split: str
+
+    @property
+    def n_labels(self) -> int:
+        """Every label this budget uses: trained on + early-stopped on."""
+        return int(len(self.train) + len(self.val))
+
+    def info(self) -> dict:
+        return {"n_labels": self.n_labels, "n_train_labels": int(len(self.train)),
+                "n_val_labels": int(len(self.val)), "val_labels_from": self.val_split}
+
+
+def label_split(y_train: np.ndarray, y_val: np.ndarray, budget, seed: int,
+                val_fraction: float = VAL_FRACTION) -> LabelSplit:
+    """The labelled images of ``budget``, counted honestly (``n_labels`` is the budget).
+
+    A number B: a class-balanced draw of B training images (:func:`balanced_subset`), of
+    which a class-balanced ``n_val_labels(B)`` are held out for early stopping and the rest
+    are trained on (at least one per class in each, so B must be at least twice the number of
+    classes). ``all``: every training label to train on, the dataset's validation split to
+    early-stop on (so ``n_labels`` = both). Depends on (labels, budget, seed) only, so every
+    init of one seed sees the same images (the paired comparison of E6).
+    """
+    y_train, y_val = np.asarray(y_train), np.asarray(y_val)
+    if budget == ALL:
+        return LabelSplit(ALL, np.arange(len(y_train)), np.arange(len(y_val)), "val")
+    budget = int(budget)
+    if budget > len(y_train):
+        raise ValueError(f"label budget {budget} is larger than the {len(y_train)} training "
+                         "images: use 'all' (every training label + the validation split)")
+    n_classes = len(np.unique(y_train))
+    if budget < 2 * n_classes:
+        raise ValueError(f"label budget {budget} is smaller than twice the number of classes "
+                         f"({n_classes}): it needs at least one training and one early-stopping "
+                         "label per class")
+    picked = balanced_subset(y_train, budget, seed)
+    rng = np.random.RandomState([seed, budget])  # the held-out draw: its own stream
+    held = _balanced(y_train[picked], n_val_labels(budget, n_classes, val_fraction), rng,
+                     "early-stopping labels")
+    keep = np.ones(len(picked), bool)
+    keep[held] = False
+    train, val = picked[keep], picked[held]
+    short = np.setdiff1d(np.unique(y_train), y_train[train])
+    if len(short):
+        raise ValueError(f"label budget {budget}: no training label left for class(es) "
+                         f"{short.tolist()} after holding out {len(val)} for early stopping")
+    return LabelSplit(budget, train, val, "train")
 
 
 def build_classifier(stack, n_classes: int, seed: int):
@@ -80,10 +161,12 @@ def tiled(idx: np.ndarray, min_samples: int) -> np.ndarray:
 
 
 def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 0,
-             device="cpu", log=print, name: str = "finetune"):
-    """Fine-tune the whole net on ``budget`` class-balanced labelled train images; early
-    stopping on a class-balanced validation subset of at most the same size (so a small
-    budget does not quietly use thousands of validation labels). Returns (net, history, info).
+             val_fraction: float = VAL_FRACTION, device="cpu", log=print,
+             name: str = "finetune"):
+    """Fine-tune the whole net with ``budget`` labels in all (:func:`label_split`): trained
+    on the budget's training part, early-stopped on its held-out part (``all``: every training
+    label, early-stopped on the validation split). Returns (net, history, info); ``info``
+    counts the labels (``n_labels`` = ``n_train_labels`` + ``n_val_labels``).
 
     An epoch passes over the labelled subset repeated to at least ``min_epoch_samples``
     samples: with 100 labels an epoch would otherwise be one or two updates, and the random
@@ -94,20 +177,23 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
     if stack.dims[0] != data.dim:
         raise ValueError(f"the stack was pre-trained on {stack.dims[0]} inputs, the data has "
                          f"{data.dim}")
-    tr = balanced_subset(data.y_train, budget, seed)
-    va = balanced_subset(data.y_val, ALL if budget == ALL else min(budget, len(data.y_val)), seed)
+    split = label_split(data.y_train, data.y_val, budget, seed, val_fraction)
+    tr = split.train
+    x_va, y_va = data.split(split.val_split)
+    x_va, y_va = x_va[split.val], y_va[split.val]
     n_classes = int(max(data.y_train.max(), data.y_val.max(), data.y_test.max())) + 1
     net = build_classifier(stack, n_classes, seed)
     cfg = train  # a TrainConfig
     rep = tiled(tr, min_epoch_samples)
-    log(f"[{name}] {len(tr)} labelled train images (seen {len(rep) // len(tr)}x per epoch), "
-        f"{len(va)} validation labels")
-    history = fit(net, (data.x_train[rep], data.y_train[rep]), (data.x_val[va], data.y_val[va]),
+    log(f"[{name}] budget {budget_label(budget)}: {split.n_labels} labels = {len(tr)} labelled "
+        f"train images (seen {len(rep) // len(tr)}x per epoch) + {len(y_va)} early-stopping "
+        f"labels (from the {split.val_split} split)")
+    history = fit(net, (data.x_train[rep], data.y_train[rep]), (x_va, y_va),
                   cfg, seed=seed, device=device, objective=classification_objective,
                   validate=classification_validation_loss, log=log, name=name)
     net.eval()
-    info = {"n_labels": int(len(tr)), "n_val_labels": int(len(va)),
-            "val_error": error_rate(net, data.x_val[va], data.y_val[va]),
+    info = {**split.info(),
+            "val_error": error_rate(net, x_va, y_va),
             "test_error": error_rate(net, data.x_test, data.y_test),
             "train_error": error_rate(net, data.x_train[tr], data.y_train[tr])}
     return net, history, info

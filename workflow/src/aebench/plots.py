@@ -146,22 +146,27 @@ def generator_grids(panels: dict, shape, n: int, path, axis_label: str = "code {
 
 
 def error_vs_budget(summary: pd.DataFrame, path, gain: pd.DataFrame | None = None) -> None:
-    """E6: test error (%) vs number of labelled images per init, mean ± 95% CI over seeds
-    (``summary`` columns: init, n_labels, mean, ci95); beside it the paired gain over the
-    reference init (same seeds and subsets) when ``gain`` is given."""
+    """E6: test error (%) vs the number of labels used per init, mean ± 95% CI over seeds
+    (``summary`` columns: init, n_labels, mean, ci95; ``n_labels`` is every label a budget
+    used, training and early-stopping ones together); beside it the paired gain over the
+    reference init (same seeds and subsets) when ``gain`` is given. The x ticks are the
+    budgets' totals."""
     n = 1 if gain is None or gain.empty else 2
     fig, axes = plt.subplots(1, n, figsize=(6 * n, 4.2), squeeze=False)
     panels = [(summary, "test error (%)")] + ([(gain, "error reduction vs reference (points)")]
                                               if n == 2 else [])
     inits = list(dict.fromkeys(summary["init"]))
     colors = dict(zip(inits, sns.color_palette("tab10", len(inits))))  # same colour both panels
+    ticks = sorted(set(int(v) for v in summary["n_labels"]))
     for ax, (df, ylabel) in zip(axes[0], panels):
         for init, g in df.groupby("init", sort=False):
             g = g.sort_values("n_labels")
             ax.errorbar(g["n_labels"], g["mean"], yerr=g["ci95"].fillna(0), marker="o", ms=4,
                         capsize=3, label=init, color=colors[init])
         ax.set_xscale("log")
-        ax.set_xlabel("labelled training images (log scale)")
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("labels used: training + early-stopping (log scale)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend()

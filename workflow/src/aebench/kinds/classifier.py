@@ -1,6 +1,8 @@
 """E6: a 784-1000-1000-1000-10 classifier fine-tuned from a pre-trained stack with a label
 budget (aebench.finetune), as a model: ``params: {stack: <stack model>, budget: N | all,
-min_epoch_samples: M}``, ``train:`` the fine-tuning settings."""
+min_epoch_samples: M, val_fraction: F}``, ``train:`` the fine-tuning settings. A budget of N
+is N labels in all, early stopping's included; its metrics count them (``n_labels`` =
+``n_train_labels`` + ``n_val_labels``)."""
 
 from __future__ import annotations
 
@@ -19,12 +21,13 @@ class Classifier(Kind):
     @classmethod
     def parse(cls, name, entry, dataset, train_defaults) -> ModelSpec:
         p = dict(entry.get("params") or {})
-        only(p, {"stack", "budget", "min_epoch_samples"}, {"stack", "budget"}, "classifier")
+        only(p, {"stack", "budget", "min_epoch_samples", "val_fraction"}, {"stack", "budget"},
+             "classifier")
         return ModelSpec(name, cls.name, dataset, train=TrainConfig.from_dict(entry.get("train") or {}),
                          params=p, needs=[p["stack"]])
 
     def fit(self, data, seed, deps, *, device="cpu", log=print):
-        from ..finetune import finetune
+        from ..finetune import VAL_FRACTION, finetune
         from ..pretrain import Stack
         from ..train import resolve_device
 
@@ -32,7 +35,8 @@ class Classifier(Kind):
         stack = Stack.load(Path(deps[p["stack"]]) / "stack.pt")
         self.net, history, self.info = finetune(
             stack, data, p["budget"], seed, self.spec.train,
-            min_epoch_samples=p.get("min_epoch_samples", 0), device=resolve_device(device),
+            min_epoch_samples=p.get("min_epoch_samples", 0),
+            val_fraction=p.get("val_fraction", VAL_FRACTION), device=resolve_device(device),
             log=log, name=f"{self.spec.name} seed {seed}")
         log(f"{self.spec.name} seed {seed}: test error {self.info['test_error']:.4f}")
         return history

@@ -1,0 +1,148 @@
+"""E6's label budgets, counted honestly: a budget of B labels is B labelled images in all,
+early stopping's included; ``all`` is every training label plus the validation split."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from aebench import finetune, pretrain, train
+from aebench.datasets.digits import prepare_digits
+from aebench.spec import InitSpec, TrainConfig
+from aebench.train import set_determinism
+
+QUIET = dict(log=lambda s: None)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    p, _ = prepare_digits()
+    return p
+
+
+def counts(y):
+    return np.bincount(y, minlength=10)
+
+
+@pytest.mark.parametrize("budget,n_val", [(20, 10), (50, 10), (53, 11), (100, 20), (200, 40),
+                                          (1000, 200)])
+def test_a_budget_is_every_label_used_validation_included(digits, budget, n_val):
+    s = finetune.label_split(digits.y_train, digits.y_val, budget, seed=3)
+    assert s.n_labels == len(s.train) + len(s.val) == budget
+    assert len(s.val) == n_val == finetune.n_val_labels(budget, 10)
+    assert s.val_split == "train"  # carved out of the budget's training images
+    assert s.info() == {"n_labels": budget, "n_train_labels": budget - n_val,
+                        "n_val_labels": n_val, "val_labels_from": "train"}
+    # disjoint, no repeats, all from the training split
+    assert len(np.union1d(s.train, s.val)) == budget and not np.intersect1d(s.train, s.val).size
+    assert s.train.max() < len(digits.y_train) and s.val.max() < len(digits.y_train)
+    y = digits.y_train
+    for part in (s.val, np.concatenate([s.train, s.val])):  # held-out part and the whole budget
+        c = counts(y[part])
+        assert c.min() >= 1 and c.max() - c.min() <= 1  # class-balanced
+    c = counts(y[s.train])
+    assert c.min() >= 1 and c.max() - c.min() <= 2  # what is left of two balanced draws
+    # the whole budget is the same draw as the class-balanced subset of that size
+    assert np.array_equal(np.sort(np.concatenate([s.train, s.val])),
+                          finetune.balanced_subset(y, budget, 3))
+
+
+def test_the_subsets_depend_on_labels_budget_and_seed_only(digits):
+    a = finetune.label_split(digits.y_train, digits.y_val, 100, seed=0)
+    b = finetune.label_split(digits.y_train, digits.y_val, 100, seed=0)
+    c = finetune.label_split(digits.y_train, digits.y_val, 100, seed=1)
+    assert np.array_equal(a.train, b.train) and np.array_equal(a.val, b.val)
+    assert not np.array_equal(a.train, c.train) and not np.array_equal(a.val, c.val)
+
+
+def test_all_trains_on_every_label_and_early_stops_on_the_validation_split(digits):
+    s = finetune.label_split(digits.y_train, digits.y_val, "all", seed=5)
+    assert np.array_equal(s.train, np.arange(1200)) and np.array_equal(s.val, np.arange(200))
+    assert s.val_split == "val" and s.n_labels == 1400
+    assert s.info()["n_train_labels"] == 1200 and s.info()["n_val_labels"] == 200
+
+
+def test_a_bad_budget_fails_naming_the_reason(digits):
+    with pytest.raises(ValueError, match="smaller than twice the number of classes"):
+        finetune.label_split(digits.y_train, digits.y_val, 19, seed=0)
+    with pytest.raises(ValueError, match="larger than the 1200 training images: use 'all'"):
+        finetune.label_split(digits.y_train, digits.y_val, 1201, seed=0)
+
+
+def test_the_held_out_share_follows_val_fraction(digits):
+    s = finetune.label_split(digits.y_train, digits.y_val, 200, seed=0, val_fraction=0.5)
+    assert len(s.val) == 100 and len(s.train) == 100
+    s = finetune.label_split(digits.y_train, digits.y_val, 30, seed=0, val_fraction=0.01)
+    assert len(s.val) == 10  # at least one per class
+
+
+def fit_inputs(monkeypatch, digits, init_kind, budget, seed=0):
+    """The (train, validation) arrays fine-tuning hands to the training core, and its info."""
+    seen = []
+    real = train.fit
+
+    def spy(net, tr, va, *a, **kw):
+        seen.append((copy.deepcopy(tr), copy.deepcopy(va)))
+        return real(net, tr, va, *a, **kw)
+
+    monkeypatch.setattr(train, "fit", spy)
+    set_determinism(0, threads=1)
+    init = InitSpec.parse({"kind": init_kind, "params": {}}, "init", pretrain.INITS,
+                          rbm_defaults={"epochs": 1, "batch_size": 50})
+    stack = pretrain.pretrain(init, digits.x_train, digits.x_val, [64, 24],
+                              TrainConfig(epochs=1, batch_size=64), seed=seed, device="cpu",
+                              **QUIET)
+    _, _, info = finetune.finetune(stack, digits, budget, seed,
+                                   TrainConfig(epochs=1, batch_size=32), min_epoch_samples=300,
+                                   **QUIET)
+    monkeypatch.undo()
+    return seen[0], info
+
+
+def rows_of(x, pool):
+    """Indices of ``x``'s rows in ``pool`` (rows of the 8x8 digits are unique enough here:
+    duplicates would only make the test stricter)."""
+    lookup = {r.tobytes(): i for i, r in enumerate(pool)}
+    return np.array([lookup[r.tobytes()] for r in x])
+
+
+def test_finetuning_uses_exactly_the_budget_and_every_init_the_same_images(digits, monkeypatch):
+    (tr, va), info = fit_inputs(monkeypatch, digits, "random", 100)
+    (tr2, va2), info2 = fit_inputs(monkeypatch, digits, "rbm", 100)
+    s = finetune.label_split(digits.y_train, digits.y_val, 100, 0)
+    assert info["n_labels"] == 100 and info["n_train_labels"] == 80 and info["n_val_labels"] == 20
+    assert {k: info2[k] for k in s.info()} == s.info()
+    # the training core sees the 80 training images (tiled to >= 300 samples) and the 20
+    # held-out ones, nothing else: 100 labels in all
+    assert len(tr[0]) == 320 and set(rows_of(tr[0], digits.x_train)) == set(s.train)
+    assert np.array_equal(np.sort(rows_of(va[0], digits.x_train)), s.val)
+    assert np.array_equal(va[1], digits.y_train[s.val])
+    # a pre-trained init of the same seed: the very same images and labels
+    for a, b in zip(tr + va, tr2 + va2):
+        assert np.array_equal(a, b)
+
+
+def test_finetuning_on_all_labels_early_stops_on_the_validation_split(digits, monkeypatch):
+    (tr, va), info = fit_inputs(monkeypatch, digits, "random", "all")
+    assert info["n_labels"] == 1400 and info["n_val_labels"] == 200
+    assert info["val_labels_from"] == "val"
+    assert np.array_equal(va[0], digits.x_val) and np.array_equal(va[1], digits.y_val)
+    assert np.array_equal(tr[0], digits.x_train) and 0 <= info["val_error"] <= 1
+
+
+def test_the_classifier_kind_passes_val_fraction_and_records_the_counts(digits, tmp_path):
+    from aebench.kinds import make, parse_model
+
+    stack = pretrain.pretrain(InitSpec.parse({"kind": "random"}, "init", pretrain.INITS),
+                              None, None, [64, 24], TrainConfig(), seed=0, device="cpu", **QUIET)
+    stack.save(tmp_path / "stack.pt")
+    m = make({"kind": "classifier", "params": {"stack": "s", "budget": 50, "val_fraction": 0.4},
+              "train": {"epochs": 1, "batch_size": 32}}, dataset="digits")
+    m.fit(digits, 0, {"s": tmp_path}, device="cpu", **QUIET)
+    got = m.metrics(digits)
+    assert got["budget"] == "50" and got["n_labels"] == 50
+    assert got["n_val_labels"] == 20 and got["n_train_labels"] == 30
+    with pytest.raises(ValueError, match="val_fractio"):
+        parse_model("c", {"kind": "classifier", "params": {
+            "stack": "s", "budget": 50, "val_fractio": 0.4}}, "digits", {})
