@@ -119,7 +119,10 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
     e9 = pd.read_csv(res / "e9" / "metrics.csv").pivot_table(index=["model", "seed"],
                                                             columns="metric", values="value")
     models = {m for m, _ in e9.index}
-    assert models == {"conv_unpool", "conv_upsample", "conv_transposed"}
+    assert models == {"conv_unpool", "conv_upsample", "conv_transposed", "conv_unpool_fixed"}
+    # the side information the unpool decoder gets beside its code, and only it
+    assert (e9.loc["conv_unpool", "side_info_bits"] > 0).all()
+    assert (e9.drop(index="conv_unpool", level="model")["side_info_bits"] == 0).all()
     assert e9["n_params"].nunique() == 1  # one kernel per stage, whichever decoder
     assert (e9["sq_err_per_image"] > 0).all() and (e9["sq_err_per_image"] < 64).all()
     assert (e9.loc["conv_transposed", "deconv_as_conv_max_err"] < 1e-4).all()
@@ -127,12 +130,13 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
     shares = e10[e10.metric.str.startswith("confident_share@")]
     assert set(shares.model) == {"classifier", "ae2", "ae2_l2"}
     assert shares.value.between(0, 1).all()
-    assert {"confident_share@1x", "confident_share@1.5x"} <= set(shares.metric)
+    assert {"confident_share@1.5sd", "confident_share@3sd"} <= set(shares.metric)
     assert (res / "runs" / "e10_judge" / "seed0" / "model.joblib").exists()
     for png in ["e9/figures/reconstructions.png", "e10/figures/grids.png"]:
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
-    assert {"E9.deconv_is_conv", "E9.unpool_vs_upsample", "E10.l2_wider_grid"} <= set(claims.id)
+    assert {"E9.deconv_is_conv", "E9.unpool_vs_upsample", "E9.switches_matter",
+            "E10.l2_wider_grid"} <= set(claims.id)
     assert_in_report(report_html, [category("e9"), category("e10"), "grids.png", "max probability"])
 
 
@@ -152,9 +156,10 @@ def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run, report_html):
     assert "[rbm layer 3] epoch" in (res / "logs/runs/e6_dbn/seed0.log").read_text()
     assert "[ae layer 1] epoch    1/5" in (res / "logs/runs/e6_sae/seed0.log").read_text()
     log = (res / "logs/runs/e6_sdae_n50/seed1.log").read_text()
-    assert "50 labelled train images" in log and "val" in log
+    assert "50 labels = 40 labelled train images" in log and "val" in log
     info = json.loads((res / "runs/e6_dbn_n200/seed0/metrics.json").read_text())
-    assert info["n_labels"] == 200 and info["n_val_labels"] == 200
+    # the budget counts every label used: 160 to train on, 40 to early-stop on
+    assert info["n_labels"] == 200 and info["n_train_labels"] == 160 and info["n_val_labels"] == 40
     e8 = pd.read_csv(res / "e8" / "metrics.csv")
     assert set(e8.model) == inits | {"pixels"} and e8.value.between(0, 1).all()
     for png in ["e6/figures/error_vs_budget.png", "e8/figures/filters.png"]:
