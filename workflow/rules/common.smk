@@ -10,12 +10,13 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PY
 
 from aebench import compute, paths
 from aebench import config as aeconfig
+from aebench import report as aereport
 from aebench.experiments import EXPERIMENTS
 from aebench.kinds import KINDS
 
 # The whole config is checked and parsed once (aebench.config): one message per problem.
 try:
-    CFG = aeconfig.load({k: v for k, v in config.items() if k != "_captions"})
+    CFG = aeconfig.load({k: v for k, v in config.items() if not k.startswith("_")})
 except aeconfig.ConfigError as e:
     raise WorkflowError(str(e)) from None
 
@@ -27,6 +28,10 @@ config["_captions"] = {
                              **EXPERIMENTS[name].figures}.items()}
     for name in CFG.enabled
 }
+# The report's front page: the claims table of the last gather (if any) and the experiments.
+config["_front"] = aereport.front_page(
+    paths.CLAIMS, [(EXPERIMENTS[e].category, EXPERIMENTS[e].lecture) for e in CFG.enabled]
+)
 
 
 def one_of(names):
