@@ -1,6 +1,9 @@
 # One cached step per (model, seed), whatever its kind (aebench.kinds): baselines, autoencoders,
 # E6's pre-training stacks and fine-tuned classifiers, E10's judge. The kind decides the
-# threads (training or baseline), the GPU request and the cluster resources.
+# threads (training or baseline), the GPU request and the cluster resources. Training jobs
+# checkpoint into paths.checkpoint(model, seed), outside the output (which Snakemake deletes
+# when a job fails): every few minutes and on SIGTERM (a SLURM time limit, preemption); running
+# the job again resumes, and success removes the checkpoints (aebench.checkpoint).
 
 
 rule fit:

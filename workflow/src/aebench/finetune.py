@@ -162,7 +162,7 @@ def tiled(idx: np.ndarray, min_samples: int) -> np.ndarray:
 
 def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 0,
              val_fraction: float = VAL_FRACTION, device="cpu", log=print,
-             name: str = "finetune"):
+             name: str = "finetune", checkpoint=None):
     """Fine-tune the whole net with ``budget`` labels in all (:func:`label_split`): trained
     on the budget's training part, early-stopped on its held-out part (``all``: every training
     label, early-stopped on the validation split). Returns (net, history, info); ``info``
@@ -171,6 +171,9 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
     An epoch passes over the labelled subset repeated to at least ``min_epoch_samples``
     samples: with 100 labels an epoch would otherwise be one or two updates, and the random
     init (slowest to start) would be early-stopped before it learns, flattering pre-training.
+
+    ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage) makes the training
+    resumable (:func:`aebench.train.fit`).
     """
     from .train import classification_objective, classification_validation_loss, fit
 
@@ -190,7 +193,8 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
         f"labels (from the {split.val_split} split)")
     history = fit(net, (data.x_train[rep], data.y_train[rep]), (x_va, y_va),
                   cfg, seed=seed, device=device, objective=classification_objective,
-                  validate=classification_validation_loss, log=log, name=name)
+                  validate=classification_validation_loss, log=log, name=name,
+                  checkpoint=checkpoint)
     net.eval()
     info = {**split.info(),
             "val_error": error_rate(net, x_va, y_va),

@@ -29,6 +29,8 @@ def run(model: str, seed) -> str:
 
 
 def checkpoint(model: str, seed) -> str:
+    """A fit's checkpoints while it trains (aebench.checkpoint): resumed from when the job is
+    run again after an interruption, removed once the run directory is written."""
     return f"{RESULTS}/checkpoints/{model}/seed{seed}"
 
 

@@ -67,41 +67,79 @@ class Stack:
         return h
 
 
-def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=print) -> Stack:
+def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=print,
+                 checkpoint=None) -> Stack:
     """Train ``len(dims) - 1`` layers one after the other.
 
     ``train_layer(h_train, h_val, n_out, k) -> (weight, bias, visible_bias, history)`` learns
     layer ``k`` from the codes ``h`` of the layers below it; its weights are then frozen:
     cloned, detached, and used only to compute the next layer's input.
+
+    With ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage), each finished
+    layer is saved (the stack so far and the global RNG state after it), a resumed stack
+    skips its finished layers, and ``train_layer`` gets ``checkpoint=`` the stage of the
+    layer it trains (``<stage>/layer<k+1>``) to make that layer's loop resumable too.
     """
+    from contextlib import nullcontext
+
     import torch
+
+    from .checkpoint import rng_state, set_rng_state
 
     stack = Stack(list(dims), info={"history": []})
     h_tr = torch.as_tensor(x_train, dtype=torch.float32)
     h_va = torch.as_tensor(x_val, dtype=torch.float32)
-    for k, n_out in enumerate(dims[1:]):
-        log(f"layer {k + 1}/{len(dims) - 1}: {dims[k]} -> {n_out}, on the codes of "
-            f"{k} frozen layer(s)")
-        w, b, vb, hist = (t.detach().cpu().clone() if torch.is_tensor(t) else t
-                          for t in train_layer(h_tr, h_va, n_out, k))
-        stack.weights.append(w)
-        stack.biases.append(b)
-        stack.visible_biases.append(vb)
-        stack.info["history"] += [{"layer": k + 1, **row} for row in hist]
+
+    def next_codes(w, b):
+        nonlocal h_tr, h_va
         with torch.no_grad():
             h_tr = torch.sigmoid(h_tr @ w.t() + b)
             h_va = torch.sigmoid(h_va @ w.t() + b)
+
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        stack.weights, stack.biases = saved["weights"], saved["biases"]
+        stack.visible_biases, stack.info["history"] = saved["visible_biases"], saved["history"]
+        for w, b in zip(stack.weights, stack.biases):
+            next_codes(w, b)
+        set_rng_state(saved["rng"])
+        log(f"resuming the stack after layer {len(stack.weights)}/{len(dims) - 1} "
+            f"(checkpoint {checkpoint.path})")
+    with checkpoint.deferring() if checkpoint is not None else nullcontext():
+        for k, n_out in enumerate(dims[1:]):
+            if k < len(stack.weights):
+                continue
+            log(f"layer {k + 1}/{len(dims) - 1}: {dims[k]} -> {n_out}, on the codes of "
+                f"{k} frozen layer(s)")
+            layer_ck = checkpoint.stage(f"layer{k + 1}") if checkpoint is not None else None
+            kw = {"checkpoint": layer_ck} if layer_ck is not None else {}
+            w, b, vb, hist = (t.detach().cpu().clone() if torch.is_tensor(t) else t
+                              for t in train_layer(h_tr, h_va, n_out, k, **kw))
+            stack.weights.append(w)
+            stack.biases.append(b)
+            stack.visible_biases.append(vb)
+            stack.info["history"] += [{"layer": k + 1, **row} for row in hist]
+            if checkpoint is not None:  # a finished layer is a checkpoint of its own
+                checkpoint.save({"weights": stack.weights, "biases": stack.biases,
+                                 "visible_biases": stack.visible_biases,
+                                 "history": stack.info["history"], "rng": rng_state()})
+                layer_ck.remove()
+                log(f"checkpoint saved: the stack's first {k + 1} layer(s)")
+            next_codes(w, b)
+            if checkpoint is not None:
+                checkpoint.raise_if_stopped(f"layer {k + 1} of the stack")
     return stack
 
 
 # --------------------------------------------------------------------------- inits
 # ``fn(x_train, x_val, dims, init, train, seed, device, log) -> Stack``: ``init`` is the
 # parsed InitSpec (an rbm's full RBMConfig, an ae's objective), ``train`` the TrainConfig
-# that AE layers are trained with.
+# that AE layers are trained with. An init that trains may also take ``checkpoint=None`` (a
+# Checkpointer stage, for greedy_stack) to be resumable; :func:`pretrain` passes it then.
 
 
 @init_kind("random")
-def random_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
+def random_init(x_train, x_val, dims, init, train, seed, device, log, checkpoint=None) -> Stack:
     """The control: PyTorch's default nn.Linear initialisation, seeded."""
     import torch
 
@@ -114,7 +152,8 @@ def random_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
 
 
 @init_kind("ae")
-def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
+def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log,
+                     checkpoint=None) -> Stack:
     """Each layer an AE ``n_in - n_out - n_in`` with sigmoid code and output, trained by the
     one training core (BCE: the inputs are pixels or codes in [0, 1]); params are the E7
     variants (``regularizer: {kind: l1, ...}`` for the over-complete sparse AE of the lecture,
@@ -130,18 +169,18 @@ def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log) -> St
     objective = partial(autoencoder_objective, corrupt=obj.input_noise, penalty=obj.regularizer)
     cfg = train
 
-    def train_layer(h_tr, h_va, n_out, k):
+    def train_layer(h_tr, h_va, n_out, k, checkpoint=None):
         torch.manual_seed(seed + 1000 * k)
         net = build("mlp", h_tr.shape[1], hidden=[], code_dim=n_out, code_activation="sigmoid")
         hist = fit(net, h_tr, h_va, cfg, seed=seed + 1000 * k, device=device,
-                   objective=objective, log=log, name=f"ae layer {k + 1}")
+                   objective=objective, log=log, name=f"ae layer {k + 1}", checkpoint=checkpoint)
         return net.enc[0].weight, net.enc[0].bias, net.dec[0].bias, hist
 
-    return greedy_stack(x_train, x_val, dims, train_layer, log)
+    return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint)
 
 
 @init_kind("rbm")
-def rbm_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
+def rbm_init(x_train, x_val, dims, init, train, seed, device, log, checkpoint=None) -> Stack:
     """A DBN (Hinton, Osindero & Teh 2006): each layer an RBM trained by CD-1
     (:mod:`aebench.rbm`) on the hidden probabilities of the RBM below (with ``linear_top``,
     the top RBM has linear hidden units: Hinton & Salakhutdinov's code layer)."""
@@ -150,18 +189,29 @@ def rbm_init(x_train, x_val, dims, init, train, seed, device, log) -> Stack:
     cfg = init.rbm
     top = len(dims) - 2
 
-    def train_layer(h_tr, h_va, n_out, k):
+    def train_layer(h_tr, h_va, n_out, k, checkpoint=None):
         rbm, hist = train_rbm(h_tr, h_va, n_out, cfg, seed=seed + 1000 * k, device=device,
                               log=log, name=f"rbm layer {k + 1}",
-                              linear_hidden=cfg.linear_top and k == top)
+                              linear_hidden=cfg.linear_top and k == top, checkpoint=checkpoint)
         return rbm.weight, rbm.h_bias, rbm.v_bias, hist
 
-    return greedy_stack(x_train, x_val, dims, train_layer, log)
+    return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint)
 
 
-def pretrain(init, x_train, x_val, dims, train, seed, device, log=print) -> Stack:
-    """Train the stack ``init`` (an :class:`aebench.spec.InitSpec`) describes."""
-    stack = INITS[init.kind](x_train, x_val, dims, init, train, seed, device, log)
+def pretrain(init, x_train, x_val, dims, train, seed, device, log=print,
+             checkpoint=None) -> Stack:
+    """Train the stack ``init`` (an :class:`aebench.spec.InitSpec`) describes.
+
+    ``checkpoint`` (a :class:`aebench.checkpoint.Checkpointer` stage) goes to inits that take
+    one (``ae`` and ``rbm`` hand it to :func:`greedy_stack`); an init without a
+    ``checkpoint`` parameter trains as before, from the start on every run.
+    """
+    import inspect
+
+    fn = INITS[init.kind]
+    kw = ({"checkpoint": checkpoint} if checkpoint is not None
+          and "checkpoint" in inspect.signature(fn).parameters else {})
+    stack = fn(x_train, x_val, dims, init, train, seed, device, log, **kw)
     stack.info.update(kind=init.kind, init=init.to_dict(), seed=seed)
     return stack
 

@@ -220,7 +220,7 @@ class ReplicatedSoftmaxRBM(RBM):
 def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RBMConfig, *,
               seed: int, device, log: Callable[[str], None] = print,
               name: str = "rbm", linear_hidden: bool = False,
-              visible: str = "bernoulli") -> tuple[RBM, list[dict]]:
+              visible: str = "bernoulli", checkpoint=None) -> tuple[RBM, list[dict]]:
     """CD-1 with momentum and weight decay; returns the RBM and its per-epoch history
     (``train_loss`` / ``val_loss`` are the reconstruction errors). Linear hidden units learn
     at ``cfg.lr_linear``: their activities are unbounded, and at the binary units' rate the
@@ -252,7 +252,17 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
       :meth:`ReplicatedSoftmaxRBM.reconstruction_error` for val_loss). It starts at the unigram
       cross-entropy and falls as the hidden units learn which words go together. The free
       energy per word (:meth:`ReplicatedSoftmaxRBM.free_energy`) is available as another signal.
+
+    ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage) makes the loop
+    resumable, as in :func:`aebench.train.fit`: the saved state is the RBM, its momentum
+    buffers, both generators (the permutations' and CD's samples'), the global RNGs, the
+    history and the epoch (mid-epoch on SIGTERM: the permutation, the next minibatch and the
+    summed loss).
     """
+    from contextlib import nullcontext
+
+    from .checkpoint import rng_state, set_rng_state
+
     if visible not in ("bernoulli", "softmax"):
         raise ValueError(f"[{name}] visible must be 'bernoulli' or 'softmax', got {visible!r}")
     softmax = visible == "softmax"
@@ -290,30 +300,68 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
     log(f"[{name}] CD-1 on {device}: {n} samples, {v_train.shape[1]}-{n_hidden}{kind}, "
         f"batch {cfg.batch_size}, {cfg.epochs} epochs, lr {lr}{' per word' if softmax else ''}")
     what = "nll/word" if softmax else "recon"
-    for epoch in range(1, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        mom = 0.5 if epoch <= cfg.initial_momentum_epochs else cfg.momentum
-        perm = torch.randperm(n, generator=init_gen).to(device)
-        running = torch.zeros((), device=device)
-        for i in range(0, n, cfg.batch_size):
-            v0 = v_train[perm[i:i + cfg.batch_size]]
-            dw, dh, dv, pv1 = rbm.cd1_gradients(v0, gen)
-            if softmax:
-                dw, dh, dv = dw * per_word, dh * per_word ** 2, dv * per_word
-            dw = dw - cfg.weight_decay * rbm.weight
-            for p, g, buf in zip((rbm.weight, rbm.h_bias, rbm.v_bias), (dw, dh, dv), vel):
-                buf.mul_(mom).add_(g, alpha=lr)
-                p.add_(buf)
-            running += rbm.batch_loss(v0, pv1)
-        train_err = running.item() / max(rbm.loss_units(v_train), 1)
-        if not torch.isfinite(rbm.weight).all():
-            raise RuntimeError(f"[{name}] RBM training diverged at epoch {epoch}: lower its "
-                               f"{'lr_linear' if linear_hidden else 'lr'} (experiments.e6.rbm "
-                               f"or the model's params.pretrain in config.yaml)")
-        val_err = rbm.reconstruction_error(v_val)
-        dt = time.perf_counter() - t0
-        history.append({"epoch": epoch, "train_loss": train_err, "val_loss": val_err,
-                        "lr": lr, "seconds": dt})
-        log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {what} {train_err:.5f}  "
-            f"val {what} {val_err:.5f}  {dt:.1f}s")
+
+    def state(epoch: int, in_epoch: dict | None = None) -> dict:
+        return {"epoch": epoch, "in_epoch": in_epoch, "rbm": rbm.state_dict(),
+                "velocity": vel, "init_generator": init_gen.get_state(),
+                "generator": gen.get_state(), "history": history, "rng": rng_state()}
+
+    first, resume = 1, None
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        rbm.load_state_dict(saved["rbm"])
+        for buf, v in zip(vel, saved["velocity"]):
+            buf.copy_(v)
+        init_gen.set_state(saved["init_generator"])
+        gen.set_state(saved["generator"])
+        history = saved["history"]
+        set_rng_state(saved["rng"])
+        first, resume = saved["epoch"] + 1, saved["in_epoch"]
+        where = (f", batch {-(-resume['next'] // cfg.batch_size)} of epoch {first} done"
+                 if resume else "")
+        log(f"[{name}] resuming from epoch {saved['epoch']}{where} (checkpoint {checkpoint.path})")
+    with checkpoint.deferring() if checkpoint is not None else nullcontext():
+        for epoch in range(first, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            mom = 0.5 if epoch <= cfg.initial_momentum_epochs else cfg.momentum
+            if resume is not None:  # the interrupted epoch, from the minibatch after the last
+                perm, start = resume["perm"].to(device), resume["next"]
+                running, before = resume["running"].to(device), resume["seconds"]
+                resume = None
+            else:
+                perm, start, before = torch.randperm(n, generator=init_gen).to(device), 0, 0.0
+                running = torch.zeros((), device=device)
+            for i in range(start, n, cfg.batch_size):
+                v0 = v_train[perm[i:i + cfg.batch_size]]
+                dw, dh, dv, pv1 = rbm.cd1_gradients(v0, gen)
+                if softmax:
+                    dw, dh, dv = dw * per_word, dh * per_word ** 2, dv * per_word
+                dw = dw - cfg.weight_decay * rbm.weight
+                for p, g, buf in zip((rbm.weight, rbm.h_bias, rbm.v_bias), (dw, dh, dv), vel):
+                    buf.mul_(mom).add_(g, alpha=lr)
+                    p.add_(buf)
+                running += rbm.batch_loss(v0, pv1)
+                if checkpoint is not None and checkpoint.stop_requested:
+                    nxt = i + cfg.batch_size
+                    checkpoint.stop(state(epoch - 1, {
+                        "perm": perm.cpu(), "next": nxt, "running": running.cpu(),
+                        "seconds": before + time.perf_counter() - t0}),
+                        f"[{name}] epoch {epoch}, minibatch {-(-nxt // cfg.batch_size)}")
+            train_err = running.item() / max(rbm.loss_units(v_train), 1)
+            if not torch.isfinite(rbm.weight).all():
+                raise RuntimeError(f"[{name}] RBM training diverged at epoch {epoch}: lower its "
+                                   f"{'lr_linear' if linear_hidden else 'lr'} (experiments.e6.rbm "
+                                   f"or the model's params.pretrain in config.yaml)")
+            val_err = rbm.reconstruction_error(v_val)
+            dt = before + time.perf_counter() - t0
+            history.append({"epoch": epoch, "train_loss": train_err, "val_loss": val_err,
+                            "lr": lr, "seconds": dt})
+            log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {what} {train_err:.5f}  "
+                f"val {what} {val_err:.5f}  {dt:.1f}s")
+            if checkpoint is not None:
+                if checkpoint.stop_requested:
+                    checkpoint.stop(state(epoch), f"[{name}] the end of epoch {epoch}")
+                if epoch < cfg.epochs and checkpoint.due():
+                    checkpoint.save(state(epoch))
+                    log(f"[{name}] checkpoint saved after epoch {epoch}")
     return rbm, history

@@ -6,12 +6,19 @@ the model from), ``metrics.json``, ``history.csv`` (one row per epoch, empty for
 models) and the kind's model file. Encoders add ``codes.npz`` (codes of train/val/test and
 the reconstructions of the first test samples, for figures) and their reconstruction
 errors. The rule declares the directory as its output, so a failed job leaves nothing.
+
+Kinds whose ``fit`` takes a ``checkpoint`` (the torch-trained ones) are resumable: given a
+``checkpoint_dir`` (the rule passes ``aebench.paths.checkpoint(model, seed)``, outside the run
+directory), their training saves there every few minutes and on SIGTERM, a re-run resumes
+from it, and it is removed once the run is written (:mod:`aebench.checkpoint`).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -28,25 +35,47 @@ N_SHOWN = 64  # test reconstructions kept for figures
 
 def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Path,
             deps: dict[str, Path] | None = None, *, device: str = "auto", threads: int = 1,
-            log=print) -> dict:
+            log=print, checkpoint_dir: str | Path | None = None,
+            checkpoint_interval: float | None = None) -> dict:
+    """Fit ``spec`` with ``seed`` and write its run directory ``out_dir``.
+
+    ``checkpoint_dir``: where a resumable kind keeps its checkpoints (None: not resumable);
+    ``checkpoint_interval`` seconds between them (None: :mod:`aebench.checkpoint`'s default).
+    While the model trains, SIGTERM saves a checkpoint and stops the job
+    (:class:`aebench.checkpoint.Interrupted`); the checkpoints are removed on success.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_determinism(seed, threads)
     data = load_prepared(data_path)
     model = KINDS[spec.kind](spec)
-    t0 = time.perf_counter()
-    history = model.fit(data, seed, deps or {}, device=device, log=log)
-    seconds = time.perf_counter() - t0
-    model.save(out)
-    metrics = {"model": spec.name, "seed": seed, "kind": spec.kind, "dataset": data.name,
-               "train_seconds": round(seconds, 2), "epochs": len(history)}
-    if model.encoder:
-        metrics.update(write_codes(model, data, out))
-    metrics.update(model.metrics(data))
-    pd.DataFrame(history, columns=model.history_columns).to_csv(out / "history.csv", index=False)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed, "dataset": data.name,
-                                              "spec": spec.to_dict()}, indent=2))
+    kwargs, ck = {}, None
+    if checkpoint_dir is not None and "checkpoint" in inspect.signature(model.fit).parameters:
+        from .checkpoint import for_run
+        from .train import resolve_device
+
+        ck = for_run(checkpoint_dir, spec.to_dict(), seed, data_path, deps,
+                     device=resolve_device(device).type, threads=threads,
+                     interval=checkpoint_interval, log=log)
+        kwargs["checkpoint"] = ck
+    with ck.on_sigterm() if ck is not None else nullcontext():
+        t0 = time.perf_counter()
+        history = model.fit(data, seed, deps or {}, device=device, log=log, **kwargs)
+        seconds = time.perf_counter() - t0
+        model.save(out)
+        metrics = {"model": spec.name, "seed": seed, "kind": spec.kind, "dataset": data.name,
+                   "train_seconds": round(seconds, 2), "epochs": len(history)}
+        if model.encoder:
+            metrics.update(write_codes(model, data, out))
+        metrics.update(model.metrics(data))
+        pd.DataFrame(history, columns=model.history_columns).to_csv(out / "history.csv",
+                                                                    index=False)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed,
+                                                  "dataset": data.name,
+                                                  "spec": spec.to_dict()}, indent=2))
+    if ck is not None:
+        ck.clear()
     log(f"{spec.name} seed {seed}: done in {seconds:.1f}s"
         + (f", test squared error per image {metrics['test_sq_err_per_image']:.3f}"
            if "test_sq_err_per_image" in metrics else ""))

@@ -153,14 +153,24 @@ def _to_device(x, device):
 def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int = 0,
         device: torch.device | str = "cpu", objective: Objective = autoencoder_objective,
         log: Callable[[str], None] = print, name: str = "model",
-        validate: Callable = validation_loss) -> list[dict]:
+        validate: Callable = validation_loss, checkpoint=None) -> list[dict]:
     """Train ``model`` in place; returns the per-epoch history (list of dicts).
 
     The weights of the epoch with the lowest validation loss are restored at the end.
     ``x_train`` / ``x_val`` are arrays, or tuples of arrays indexed together (a classifier's
     ``(x, y)``, E6); the objective then gets the tuple of minibatch tensors, and
     ``validate(model, x_val, cfg)`` scores the validation data.
+
+    ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage) makes the loop
+    resumable: it starts from the stage's saved state when there is one, saves its whole
+    state at an epoch's end every ``interval`` seconds, and on SIGTERM saves at the end of
+    the current minibatch and raises :class:`aebench.checkpoint.Interrupted`. A resumed run
+    gives the same weights and history as an uninterrupted one (same device and threads).
     """
+    from contextlib import nullcontext
+
+    from .checkpoint import rng_state, set_rng_state
+
     device = torch.device(device)
     model.to(device)
     x_train = _to_device(x_train, device)
@@ -172,44 +182,90 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
     history, best, best_state, bad = [], math.inf, None, 0
     log(f"[{name}] training on {device}: {n} samples, batch {cfg.batch_size}, "
         f"up to {cfg.epochs} epochs, lr {cfg.lr}")
-    for epoch in range(1, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(n, generator=gen).to(device)
-        # Loss is summed on the device and read once per epoch: no host sync per step.
-        running = torch.zeros((), device=device)
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
-            loss = objective(model, xb, cfg, gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            running += loss.detach() * len(idx)
-        train_loss = running.item() / n
-        if not math.isfinite(train_loss):
-            raise DivergenceError(
-                f"[{name}] training diverged: loss is {train_loss} at epoch {epoch} "
-                f"(lr {sched.get_last_lr()[0]:.3g}). Lower `lr` in this model's `train:` "
-                f"settings in config.yaml (or in `training:`) and run again.")
-        model.eval()
-        val = validate(model, x_val, cfg)
-        sched.step()
-        dt = time.perf_counter() - t0
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val,
-                        "lr": opt.param_groups[0]["lr"], "seconds": dt})
-        improved = val < best * (1 - 1e-4)
-        if improved:
-            best, bad = val, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad += 1
-        log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {train_loss:.5f}  val {val:.5f}"
-            f"{'  *' if improved else ''}  {dt:.1f}s")
-        if bad >= cfg.patience:
-            log(f"[{name}] early stop: no better validation loss for {cfg.patience} epochs")
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    log(f"[{name}] done: best validation loss {best:.5f}")
+
+    def state(epoch: int, done: bool = False, in_epoch: dict | None = None) -> dict:
+        """Everything the rest of the run depends on, after ``epoch`` whole epochs (and, mid
+        epoch, its permutation, the next minibatch's start and the loss summed so far)."""
+        return {"epoch": epoch, "done": done, "in_epoch": in_epoch,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "generator": gen.get_state(),
+                "history": history, "best": best, "best_state": best_state, "bad": bad,
+                "rng": rng_state()}
+
+    first, resume, done = 1, None, False
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        gen.set_state(saved["generator"])
+        history, best, best_state, bad = (saved["history"], saved["best"], saved["best_state"],
+                                          saved["bad"])
+        set_rng_state(saved["rng"])
+        first, resume, done = saved["epoch"] + 1, saved["in_epoch"], saved["done"]
+        where = (f", batch {-(-resume['next'] // cfg.batch_size)} of epoch {first} done"
+                 if resume else "")
+        log(f"[{name}] resuming from epoch {saved['epoch']}{where} (checkpoint {checkpoint.path})")
+    with checkpoint.deferring() if checkpoint is not None else nullcontext():
+        for epoch in range(first, 0 if done else cfg.epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            if resume is not None:  # the interrupted epoch, from the minibatch after the last
+                perm, start = resume["perm"].to(device), resume["next"]
+                running, before = resume["running"].to(device), resume["seconds"]
+                resume = None
+            else:
+                perm, start, before = torch.randperm(n, generator=gen).to(device), 0, 0.0
+                # Loss is summed on the device and read once per epoch: no host sync per step.
+                running = torch.zeros((), device=device)
+            for i in range(start, n, cfg.batch_size):
+                idx = perm[i:i + cfg.batch_size]
+                xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
+                loss = objective(model, xb, cfg, gen)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                running += loss.detach() * len(idx)
+                if checkpoint is not None and checkpoint.stop_requested:
+                    nxt = i + cfg.batch_size
+                    checkpoint.stop(state(epoch - 1, in_epoch={
+                        "perm": perm.cpu(), "next": nxt, "running": running.cpu(),
+                        "seconds": before + time.perf_counter() - t0}),
+                        f"[{name}] epoch {epoch}, minibatch {-(-nxt // cfg.batch_size)}")
+            train_loss = running.item() / n
+            if not math.isfinite(train_loss):
+                raise DivergenceError(
+                    f"[{name}] training diverged: loss is {train_loss} at epoch {epoch} "
+                    f"(lr {sched.get_last_lr()[0]:.3g}). Lower `lr` in this model's `train:` "
+                    f"settings in config.yaml (or in `training:`) and run again.")
+            model.eval()
+            val = validate(model, x_val, cfg)
+            sched.step()
+            dt = before + time.perf_counter() - t0
+            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val,
+                            "lr": opt.param_groups[0]["lr"], "seconds": dt})
+            improved = val < best * (1 - 1e-4)
+            if improved:
+                best, bad = val, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad += 1
+            log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {train_loss:.5f}  val {val:.5f}"
+                f"{'  *' if improved else ''}  {dt:.1f}s")
+            done = bad >= cfg.patience or epoch == cfg.epochs
+            if bad >= cfg.patience:
+                log(f"[{name}] early stop: no better validation loss for {cfg.patience} epochs")
+            if checkpoint is not None:
+                if checkpoint.stop_requested:
+                    checkpoint.stop(state(epoch, done), f"[{name}] the end of epoch {epoch}")
+                if not done and checkpoint.due():
+                    checkpoint.save(state(epoch))
+                    log(f"[{name}] checkpoint saved after epoch {epoch}")
+            if done:
+                break
+        # Still inside: a SIGTERM from here on leaves the finished loop to the next check
+        # (the next stage's loop, or none: the job then finishes).
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        log(f"[{name}] done: best validation loss {best:.5f}")
     return history

@@ -63,7 +63,10 @@ class Autoencoder(Kind):
             return autoencoder_objective
         return partial(autoencoder_objective, corrupt=o.input_noise, penalty=o.regularizer)
 
-    def fit(self, data, seed, deps, *, device="cpu", log=print):
+    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
+        """``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer`): the pre-training
+        resumes from its stage ``pretrain`` (a stack checkpoint after every layer), the
+        training from ``fit``."""
         import torch
 
         from ..nets import build
@@ -74,20 +77,22 @@ class Autoencoder(Kind):
         self.net = build(self.spec.arch, data.dim, **self.spec.arch_params)
         x_train, x_val = self.inputs(data.x_train), self.inputs(data.x_val)
         if self.spec.init is not None:
-            self._pretrain(x_train, x_val, seed, log)
+            self._pretrain(x_train, x_val, seed, log,
+                           checkpoint.stage("pretrain") if checkpoint is not None else None)
         history = fit(self.net, x_train, x_val, self.spec.train, seed=seed, device=self.device,
-                      objective=self.objective_fn(), log=log, name=f"{self.spec.name} seed {seed}")
+                      objective=self.objective_fn(), log=log, name=f"{self.spec.name} seed {seed}",
+                      checkpoint=checkpoint.stage("fit") if checkpoint is not None else None)
         self.net.eval()
         return history
 
-    def _pretrain(self, x_train, x_val, seed: int, log) -> None:
+    def _pretrain(self, x_train, x_val, seed: int, log, checkpoint=None) -> None:
         from .. import pretrain
 
         s = self.net.spec
         dims = [s.input_dim, *s.hidden, s.code_dim]
         log(f"pre-training {dims} ({self.spec.init.kind}), then unrolling it into the autoencoder")
         stack = pretrain.pretrain(self.spec.init, x_train, x_val, dims, self.spec.train, seed,
-                                  self.device, log)
+                                  self.device, log, checkpoint=checkpoint)
         pretrain.unroll(stack, self.net)
 
     def _apply(self, fn, x):

@@ -26,7 +26,8 @@ class Classifier(Kind):
         return ModelSpec(name, cls.name, dataset, train=TrainConfig.from_dict(entry.get("train") or {}),
                          params=p, needs=[p["stack"]])
 
-    def fit(self, data, seed, deps, *, device="cpu", log=print):
+    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
+        """``checkpoint``: the fine-tuning resumes from its stage ``finetune``."""
         from ..finetune import VAL_FRACTION, finetune
         from ..pretrain import Stack
         from ..train import resolve_device
@@ -37,7 +38,8 @@ class Classifier(Kind):
             stack, data, p["budget"], seed, self.spec.train,
             min_epoch_samples=p.get("min_epoch_samples", 0),
             val_fraction=p.get("val_fraction", VAL_FRACTION), device=resolve_device(device),
-            log=log, name=f"{self.spec.name} seed {seed}")
+            log=log, name=f"{self.spec.name} seed {seed}",
+            checkpoint=checkpoint.stage("finetune") if checkpoint is not None else None)
         log(f"{self.spec.name} seed {seed}: test error {self.info['test_error']:.4f}")
         return history
 
