@@ -266,7 +266,7 @@ def test_finetuning_starts_from_the_pretrained_weights_and_trains_all_layers(dig
 
     monkeypatch.setattr(train, "fit", spy)
     net, hist, info = finetune.finetune(stack, digits, 100, 0,
-                                        TrainConfig(epochs=3, batch_size=32),
+                                        TrainConfig(epochs=3, batch_size=32, lr=1e-2),
                                         min_epoch_samples=500, **QUIET)
     start = at_start[0]
     for k, (w, b) in enumerate(zip(stack.weights, stack.biases)):  # Linear, Sigmoid, ...
