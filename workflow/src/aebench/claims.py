@@ -75,9 +75,10 @@ def tolerance_text(c: dict, anchor) -> str:
         return f"{m} ≥ {c['value']}"
     margin = c.get("margin", 0.0)
     other = c["model"] + ("" if c["other_metric"] == m else f" ({c['other_metric']})")
-    if t == "below_model":
-        return f"{c['of']} < {other} − {margin:g} (paired)"
-    return f"{c['of']} > {other} + {margin:g} (paired)"
+    sign = 1 if t == "below_model" else -1  # below: of < other - margin; above: of > other + margin
+    shift = -sign * margin
+    offset = "" if shift == 0 else f" {'+' if shift > 0 else '−'} {abs(shift):g}"
+    return f"{c['of']} {'<' if sign == 1 else '>'} {other}{offset} (paired)"
 
 
 def _ours(model: str, values: dict) -> str:
