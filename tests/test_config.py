@@ -135,3 +135,24 @@ def test_an_autoencoders_rbm_pretraining_does_not_read_e6s_rbm_settings():
     ae30 = aeconfig.load(cfg).models["ae30"]
     assert ae30.init.rbm.lr == cfg["models"]["ae30"]["params"]["pretrain"]["params"]["lr"]
     assert ae30.init.rbm.linear_top  # its code layer is linear
+
+
+def test_a_config_error_says_where_the_key_was_set(tmp_path):
+    """One message: the key, the nearest valid one, and the file or flag that set it."""
+    preset = tmp_path / "typo.yaml"
+    preset.write_text("training:\n  epoch: 3\n")
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile",
+                        "workflow/presets/quick.yaml", str(preset)], cwd=ROOT, capture_output=True,
+                       text=True)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert f"unknown key 'epoch' in training; did you mean 'epochs'? (set in {preset})" in out
+    assert len(out.strip().splitlines()) <= 6, out
+
+
+def test_an_unknown_model_named_by_an_experiment_gets_the_nearest_name():
+    cfg = base()
+    cfg["experiments"]["e1"]["models"] = ["pca30", "ae31"]
+    with pytest.raises(aeconfig.ConfigError, match=r"\['ae31'\] .*did you mean 'ae30'\?") as e:
+        aeconfig.load(cfg)
+    assert aeconfig.origin(e.value.path, [("config.yaml", base()), ("mine.yaml", cfg)]) == "mine.yaml"

@@ -18,7 +18,14 @@ from aebench.kinds import KINDS
 try:
     CFG = aeconfig.load({k: v for k, v in config.items() if not k.startswith("_")})
 except aeconfig.ConfigError as e:
-    raise WorkflowError(str(e)) from None
+    import yaml
+
+    # Lowest precedence first: the Snakefile's config.yaml, each --configfile, then --config.
+    given = [str(f) for f in workflow.overwrite_configfiles]
+    files = [str(f) for f in workflow.configfiles if str(f) not in given] + given
+    sources = [(f, yaml.safe_load(Path(f).read_text())) for f in files]
+    sources.append(("--config on the command line", workflow.config_settings.config))
+    raise WorkflowError(aeconfig.explain(e, sources)) from None
 
 # Report captions live with their experiment (aebench.experiments); the caption templates in
 # workflow/report/ read them from here, rendered with the experiment's settings.

@@ -26,7 +26,31 @@ SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
-    pass
+    """One message; ``path`` is the config key it is about (for :func:`origin`)."""
+
+    def __init__(self, message: str, path: tuple = ()):
+        super().__init__(message)
+        self.path = tuple(path)
+
+
+def origin(path: tuple, sources: list[tuple[str, dict]]) -> str | None:
+    """Which of ``sources`` (label, dict), later ones overriding earlier ones, set ``path``."""
+    found = None
+    for label, d in sources:
+        node = d or {}
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        else:
+            found = label
+    return found
+
+
+def explain(e: ConfigError, sources: list[tuple[str, dict]]) -> str:
+    """The error, plus where the offending key was set (config.yaml, a preset, --config)."""
+    where = origin(e.path, sources) if e.path else None
+    return f"{e} (set in {where})" if where else str(e)
 
 
 def schema() -> dict:
@@ -50,9 +74,11 @@ def _where(path) -> str:
     return ".".join(str(p) for p in path) or "the top level"
 
 
-def _message(e) -> str:
-    """One line for one schema error: the key, where, and (for a typo) the nearest valid key."""
+def _message(e) -> tuple[str, tuple]:
+    """One line for one schema error: the key, where, and (for a typo) the nearest valid key;
+    and the key's path in the config."""
     where = _where(e.absolute_path)
+    path = tuple(e.absolute_path)
     if e.validator == "additionalProperties":
         allowed = list(e.schema.get("properties", {}))
         extra = [k for k in e.instance if k not in allowed]
@@ -60,12 +86,10 @@ def _message(e) -> str:
             key = extra[0]
             near = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else f"; valid keys: {', '.join(allowed)}"
-            return f"unknown key '{key}' in {where}{hint}"
+            return f"unknown key '{key}' in {where}{hint}", (*path, key)
     if e.validator == "enum":
-        return f"{where}: {e.instance!r} is not one of {e.validator_value}"
-    if e.validator == "required":
-        return f"{where}: {e.message}"
-    return f"{where}: {e.message}"
+        return f"{where}: {e.instance!r} is not one of {e.validator_value}", path
+    return f"{where}: {e.message}", path
 
 
 def validate_schema(config: dict) -> None:
@@ -74,7 +98,8 @@ def validate_schema(config: dict) -> None:
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        raise ConfigError(f"config: {_message(jsonschema.exceptions.best_match(errors))}")
+        message, path = _message(jsonschema.exceptions.best_match(errors))
+        raise ConfigError(f"config: {message}", path)
 
 
 # --------------------------------------------------------------------------- parsed config
@@ -121,7 +146,7 @@ def load(config: dict) -> Config:
         try:
             params[name] = exp.Params(**block)
         except (TypeError, ValueError) as e:
-            raise ConfigError(f"config: experiments.{name}: {e}") from None
+            raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
     # The experiments' own checks first: their messages name their keys (an E6 init, an E8
     # reference to it), which the models they derive from those keys could not.
     cfg = Config(config, {}, params)
@@ -129,7 +154,7 @@ def load(config: dict) -> Config:
         try:
             experiments.EXPERIMENTS[name].check(p, cfg)
         except ValueError as e:
-            raise ConfigError(f"config: experiments.{name}: {e}") from None
+            raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
     entries = dict(config["models"])
     for name, exp in experiments.EXPERIMENTS.items():
         if name in params:
@@ -143,13 +168,15 @@ def load(config: dict) -> Config:
             cfg.models[name] = parse_model(name, entry, datasets.of_model(config, entry),
                                            config["training"])
         except ValueError as e:
-            raise ConfigError(f"config: {e}") from None
+            raise ConfigError(f"config: {e}", ("models", name)) from None
     for name, p in params.items():
         names = experiments.EXPERIMENTS[name].models(p)
         missing = [m for m in names if m not in cfg.models]
         if missing:
+            near = difflib.get_close_matches(missing[0], list(cfg.models), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"defined: {sorted(config['models'])}"
             raise ConfigError(f"config: experiments.{name} names model(s) {missing} that are not "
-                              f"defined under `models:` (defined: {sorted(config['models'])})")
+                              f"defined under `models:` ({hint})", ("experiments", name))
         data = {cfg.models[m].dataset for m in names}
         if len(data) > 1:
             raise ConfigError(f"config: experiments.{name} mixes datasets {sorted(data)}; "
