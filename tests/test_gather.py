@@ -113,3 +113,19 @@ def test_readme_block_is_replaced_from_the_claims_files(tmp_path):
     assert text.count("| E4.y") == 1 and "n/a" not in text
     with pytest.raises(SystemExit):
         readme.main([str(r), str(claims), "--note", "a", "--note", "b"])
+
+
+def test_report_front_page_counts_and_colours_the_verdicts(tmp_path):
+    from aebench import report
+
+    f = tmp_path / "claims.csv"
+    pd.DataFrame([{"id": "E1.a", "claim": "a <b>", "verdict": "PASS", "difference": "1 [0.5, 1.5] (n=3)"},
+                  {"id": "E1.b", "claim": "b", "verdict": "FAIL", "ours": "x: 2 (n=3)"},
+                  {"id": "E2.c", "claim": "c", "verdict": "n/a (not in this run)"}]).to_csv(f, index=False)
+    page = report.front_page(f, [("E\u20071 PCA vs deep AE", "slides 2-4")])
+    assert "Claims: 1 PASS, 1 FAIL, 1 not judged" in page
+    assert 'color:#1a7f37">PASS' in page and 'color:#cf222e">FAIL' in page
+    assert 'title="a &lt;b&gt;"' in page and "x: 2 (n=3)" in page  # escaped; value when unpaired
+    assert "PCA vs deep AE (slides 2-4)" in page
+    assert max(len(line) for line in page.splitlines()) < 10_000  # docutils' line limit
+    assert "No claims table yet" in report.front_page(tmp_path / "none.csv", [])

@@ -72,7 +72,7 @@ def test_report_holds_every_figure(report_html):
     assert_in_report(report_html, [
         "reconstructions.png", "principal_angles.png", "codes_2d.png", "claims.csv",
         "learning_curves.png", category("e1"), category("e3"), "top_hits.png",
-        category("e4"), category("e5")])
+        category("e4"), category("e5"), "Did the lecture hold up?"])
 
 
 def test_lint_is_clean(smoke_run):

@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700"}
-SHOWN = ["id", "claim", "ours", "difference", "tolerance", "verdict", "reason"]
+STYLE = 'style="font-size: 0.8em; line-height: 1.2"'
 
 
 def _verdict(v: str) -> str:
@@ -21,6 +21,8 @@ def _verdict(v: str) -> str:
 
 
 def claims_table(path: Path) -> str:
+    """A compact table (the Claims category holds the full one): the claim's wording on hover,
+    the verdict, and the judged quantity (the paired difference, or the value)."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     counts = {}
@@ -28,19 +30,24 @@ def claims_table(path: Path) -> str:
         key = r["verdict"] if r["verdict"] in COLOURS else "not judged"
         counts[key] = counts.get(key, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
-    head = "".join(f"<th>{c}</th>" for c in SHOWN)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_verdict(r[c]) if c == 'verdict' else html.escape(r.get(c) or '')}</td>"
-                         for c in SHOWN) + "</tr>"
+    body = "\n".join(  # one row a line: docutils refuses lines over 10,000 characters
+        f'<tr><td><span title="{html.escape(r["claim"])}">{html.escape(r["id"])}</span></td>'
+        f"<td>{_verdict(r['verdict'])}</td>"
+        f"<td>{html.escape(r.get('difference') or r.get('ours') or '')}</td></tr>"
         for r in rows)
-    return (f"<p><b>Claims:</b> {html.escape(summary)} (PASS: holds with 95% confidence; FAIL: "
-            f"its opposite does; INCONCLUSIVE: neither, with the reason)</p>"
-            f'<table class="table table-sm"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+    return (f"<p><b>Did the lecture hold up? Claims: {html.escape(summary)}</b> (PASS: holds "
+            f"with 95% confidence; FAIL: its opposite does; INCONCLUSIVE: neither). Hover over "
+            f"a claim for its wording; the Claims entry has the full table.</p>\n"
+            # scrolls inside the page: the landing page centres its content vertically, so a
+            # taller table would push the summary above the first screen
+            f'<div style="max-height: 60vh; overflow-y: auto"><table {STYLE}><thead><tr>'
+            f"<th>claim</th><th>verdict</th><th>paired difference [95% CI], or value</th></tr>"
+            f"</thead><tbody>\n{body}\n</tbody></table></div>")
 
 
 def front_page(claims_csv: str | Path, experiments: list[tuple[str, str]]) -> str:
     """``experiments``: (report category, lecture slides) in lecture order."""
-    items = "".join(f"<li><b>{html.escape(c)}</b> ({html.escape(s)})</li>" for c, s in experiments)
+    items = " · ".join(f"{html.escape(c)} ({html.escape(s)})" for c, s in experiments)
     claims = (claims_table(Path(claims_csv)) if Path(claims_csv).is_file()
               else "<p>No claims table yet: it appears here once the run's gather step is done.</p>")
-    return f"{claims}<p><b>Experiments, in lecture order:</b></p><ul>{items}</ul>"
+    return f"{claims}\n<p {STYLE}><b>Experiments, in lecture order:</b> {items}</p>"
