@@ -70,8 +70,11 @@ class E4(Experiment):
         "retrieved (P@k) and precision where recall first reaches {levels} (P@R), all "
         "tie-aware, mean ± 95% CI over seeds. tfidf = the full tf-idf vectors "
         "(no reduction: the reference every reduction is measured against); LSA-k = TruncatedSVD "
-        "of tf-idf; AE-k = 2000-500-250-125-k with word frequencies in and a softmax out "
-        "(text_ae10_scratch: AE-10 from random weights, without pre-training). Row "
+        "of tf-idf; AE-k = Hinton & Salakhutdinov's document AE 2000-500-250-125-k: word counts "
+        "in (the first layer's bias scaled by the document's length), a softmax over words out, "
+        "pre-trained as a stack (a replicated-softmax RBM at the bottom, Bernoulli RBMs above, "
+        "linear code units on top), unrolled and fine-tuned on the cross-entropy with each "
+        "document's word distribution (text_ae10_scratch: the same net from random weights). Row "
         "corpus: the chance floor of each protocol (the database's class prior, mean over "
         "queries) and the documents with none of the vocabulary's words dropped from each split "
         "of the whole corpus before any subset was drawn.")
