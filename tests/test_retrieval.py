@@ -193,3 +193,121 @@ def test_label_dtype_does_not_change_the_result():
     a = retrieval.evaluate(q, yq, db, ydb, "euclidean", ks=(1, 10))
     b = retrieval.evaluate(q, yq.astype(np.uint8), db, ydb.astype(np.uint8), "euclidean", ks=(1, 10))
     assert a.mean_ap == b.mean_ap and a.precision_at == b.precision_at
+
+
+# ---------------------------------------------------------------- leave-one-out, recall levels
+
+def test_leave_one_out_hand_case_with_ties():
+    # 2-bit codes 00, 00, 10, 01, 11 with labels 0, 0, 1, 0, 1; each queries the other four.
+    # Query 0: item 1 (its duplicate, relevant) at 0, items 2 and 3 tied at 1 (3 relevant),
+    # item 4 at 2: AP (1/1 + 2/3) / 2, the second relevant counted at its block's end.
+    # Query 2: items 0, 1 and 4 tied at 1 (4 the only relevant): AP 1/3; query 3: items 0, 1
+    # (both relevant) and 4 tied at 1: AP 2/3; query 4: items 2 (relevant) and 3 tied: 1/2.
+    x = np.array([[0, 0], [0, 0], [1, 0], [0, 1], [1, 1]])
+    y = np.array([0, 0, 1, 0, 1])
+    r = retrieval.evaluate(x, y, x, y, "hamming", ks=(1, 4), exclude_self=True,
+                           recall_levels=(0.5, 1.0))
+    assert r.mean_ap == pytest.approx((5 / 6 + 5 / 6 + 1 / 3 + 2 / 3 + 1 / 2) / 5, rel=1e-15)
+    # P@1: expected hits at rank 1 over the tied orderings: 1, 1, 1/3, 2/3, 1/2
+    assert r.precision_at[1] == pytest.approx((1 + 1 + 1 / 3 + 2 / 3 + 1 / 2) / 5, rel=1e-15)
+    assert r.precision_at[4] == pytest.approx((2 + 2 + 1 + 2 + 1) / 4 / 5, rel=1e-15)
+    assert 5 not in r.precision_at  # four items to rank, not five
+    # P@R: 50% is reached by the first relevant item, 100% by the last, at their blocks' ends
+    assert r.precision_at_recall[0.5] == pytest.approx((1 + 1 + 1 / 3 + 2 / 3 + 1 / 2) / 5)
+    assert r.precision_at_recall[1.0] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 2 / 3 + 1 / 2) / 5)
+    assert r.chance == pytest.approx((2 + 2 + 1 + 2 + 1) / 4 / 5)  # relevant others / 4
+    assert r.top[:, 0].tolist() == [1, 0, 0, 0, 2]  # never itself; its duplicate stays
+    assert all(i not in r.top[i] for i in range(5))
+    # without the exclusion each query finds itself first (query 0 ties with its duplicate)
+    plain = retrieval.evaluate(x, y, x.copy(), y, "hamming", ks=(1,))
+    assert plain.precision_at[1] == 1.0 and plain.chance == pytest.approx((3 + 3 + 2 + 3 + 2) / 25)
+
+
+@pytest.mark.parametrize("metric", retrieval.METRICS)
+def test_leave_one_out_is_each_query_against_all_the_others(metric):
+    rng = np.random.default_rng(5)
+    _, x, _, y, _ = _tied_data(metric, rng, n_db=60)
+    y[0] = 3  # a class of one: no relevant item left (AP and P@R 0, as in AP)
+    ks, levels = (1, 2, 10, 59), (0.05, 0.2, 1 / 3, 0.5, 1.0)
+    results = [retrieval.evaluate(x, y, x, y, metric, ks=ks, exclude_self=True,
+                                  recall_levels=levels, chunk=c) for c in (1, 7, None)]
+    per_query = [retrieval.evaluate(x[i:i + 1], y[i:i + 1], np.delete(x, i, 0), np.delete(y, i),
+                                    metric, ks=ks, recall_levels=levels) for i in range(len(x))]
+    for r in results:
+        assert r.mean_ap == pytest.approx(np.mean([p.mean_ap for p in per_query]), rel=1e-12)
+        for k in ks:
+            assert r.precision_at[k] == pytest.approx(
+                np.mean([p.precision_at[k] for p in per_query]), rel=1e-12)
+            assert r.recall_at[k] == pytest.approx(
+                np.mean([p.recall_at[k] for p in per_query]), rel=1e-12)
+        for lv in levels:
+            assert r.precision_at_recall[lv] == pytest.approx(
+                np.mean([p.precision_at_recall[lv] for p in per_query]), rel=1e-12)
+        assert r.chance == pytest.approx(np.mean([p.chance for p in per_query]), rel=1e-12)
+        assert r.precision_at == results[0].precision_at and r.mean_ap == results[0].mean_ap
+        assert (r.top == results[0].top).all()
+    assert per_query[0].mean_ap == 0 and per_query[0].precision_at_recall[1.0] == 0
+
+
+def test_leave_one_out_needs_the_query_set_as_database():
+    x, y = np.eye(3), np.array([0, 1, 0])
+    with pytest.raises(ValueError, match="query set itself"):
+        retrieval.evaluate(x, y, x.copy(), y, "cosine", exclude_self=True)
+    with pytest.raises(ValueError, match="labels differ"):
+        retrieval.evaluate(x, y, x, y[[1, 0, 2]], "cosine", exclude_self=True)
+    with pytest.raises(ValueError, match="nothing to rank"):
+        one = x[:1]
+        retrieval.evaluate(one, y[:1], one, y[:1], "cosine", exclude_self=True)
+
+
+def test_precision_at_recall_levels_hand_case():
+    # the tie hand case above: distances 0, 1, 1, 1, 2 with relevance 1, 0, 1, 0, 1
+    q = np.array([[0, 0]])
+    db = np.array([[0, 0], [1, 0], [0, 1], [1, 0], [1, 1]])
+    levels = (0.1, 1 / 3, 0.5, 2 / 3, 1.0)
+    r = retrieval.evaluate(q, [0], db, [0, 1, 0, 1, 0], "hamming", recall_levels=levels)
+    # 10% and 1/3 need one relevant item (rank 1); 50% and 2/3 (2/3 x 3 is 2.0000000000000004
+    # in floats: still two) the second, in the tied block of ranks 2-4: precision 2/4 at the
+    # block's end; 100% the third, at rank 5
+    assert r.precision_at_recall == pytest.approx(
+        {0.1: 1.0, 1 / 3: 1.0, 0.5: 0.5, 2 / 3: 0.5, 1.0: 3 / 5}, rel=1e-15)
+    # untied: the precision at the rank of the ceil(level x 3)-th relevant item (ranks 1, 3, 4)
+    db = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    r = retrieval.evaluate(np.array([[0.0]]), [0], db, [0, 1, 0, 0, 1], "euclidean",
+                           recall_levels=levels)
+    assert r.precision_at_recall == pytest.approx(
+        {0.1: 1.0, 1 / 3: 1.0, 0.5: 2 / 3, 2 / 3: 2 / 3, 1.0: 3 / 4}, rel=1e-15)
+    with pytest.raises(ValueError, match="recall levels"):
+        retrieval.evaluate(q, [0], db, [0] * 5, "euclidean", recall_levels=(0.0,))
+
+
+@pytest.mark.parametrize("metric", retrieval.METRICS)
+def test_precision_at_recall_is_scikit_learns_curve_and_integrates_to_ap(metric):
+    from sklearn.metrics import precision_recall_curve
+
+    rng = np.random.default_rng(6)
+    q, db, yq, ydb, d = _tied_data(metric, rng, n_q=12, n_db=120)
+    levels = (0.01, 0.1, 0.25, 0.5, 0.9, 1.0)
+    r = retrieval.evaluate(q, yq, db, ydb, metric, recall_levels=levels, chunk=5)
+    y = ydb[None, :] == yq[:, None]
+    for lv in levels:  # the first point of the curve, from the top score down, with recall >= lv
+        ref = []
+        for i in range(len(q)):
+            prec, rec, _ = precision_recall_curve(y[i], -d[i])
+            ref.append(prec[np.flatnonzero(rec >= lv)[-1]])
+        assert r.precision_at_recall[lv] == pytest.approx(np.mean(ref), rel=1e-12)
+    # AP is the integral of the step function: one level inside each relevant item's step
+    for i in range(3):
+        n_rel = int(y[i].sum())
+        mid = [(j - 0.5) / n_rel for j in range(1, n_rel + 1)]
+        one = retrieval.evaluate(q[i:i + 1], yq[i:i + 1], db, ydb, metric, recall_levels=mid)
+        assert np.mean(list(one.precision_at_recall.values())) == pytest.approx(one.mean_ap,
+                                                                              rel=1e-12)
+    assert r.chance == pytest.approx(y.mean(1).mean(), rel=1e-12)
+
+
+def test_labels_may_be_any_strided_view():
+    x = np.eye(3)
+    y = np.array([0, 1, 0, 1, 1, 0])[::-2]  # a negative stride (torch refuses those)
+    r = retrieval.evaluate(x, y, x, y, "cosine", ks=(1,))
+    assert r.precision_at[1] == 1.0

@@ -247,7 +247,7 @@ def test_reconstructions_have_each_documents_word_count():
 def trained():
     v, y, probs = topic_corpus(n=400, K=30, T=3, d_range=(10, 30), bump=0.2, seed=0)
     v_tr, y_tr, v_te, y_te = v[:300], y[:300], v[300:], y[300:]
-    cfg = RBMConfig(epochs=20, batch_size=20, lr=0.3)
+    cfg = RBMConfig(epochs=20, batch_size=20, lr_softmax=0.3)
     torch.set_num_threads(1)
     rbm, hist = train_rbm(v_tr, v_te, 5, cfg, seed=0, device="cpu", visible="softmax", **QUIET)
     return dict(rbm=rbm, hist=hist, v_tr=v_tr, y_tr=y_tr, v_te=v_te, y_te=y_te, probs=probs, cfg=cfg)
@@ -293,7 +293,7 @@ def test_long_documents_learn_topics_not_lengths():
     unigram's); at its D_mean-smaller rate the model learns the topics."""
     v, y, _ = topic_corpus(n=300, K=60, T=3, d_range=(100, 800), bump=0.05, seed=0)
     v_tr, y_tr, v_te, y_te = v[:200], y[:200], v[200:], y[200:]
-    rbm, hist = train_rbm(v_tr, v_te, 5, RBMConfig(epochs=10, batch_size=20, lr=0.3), seed=0,
+    rbm, hist = train_rbm(v_tr, v_te, 5, RBMConfig(epochs=10, batch_size=20, lr_softmax=0.3), seed=0,
                           device="cpu", visible="softmax", **QUIET)
     before = untrained(v_tr, 5, seed=0)
     assert rbm.reconstruction_error(v_te) < before.reconstruction_error(v_te) - 0.2
@@ -302,7 +302,7 @@ def test_long_documents_learn_topics_not_lengths():
 
 def test_training_is_deterministic_per_seed(trained):
     v_tr, v_te = trained["v_tr"], trained["v_te"]
-    cfg = RBMConfig(epochs=3, batch_size=20, lr=0.3)
+    cfg = RBMConfig(epochs=3, batch_size=20, lr_softmax=0.3)
     a, ha = train_rbm(v_tr, v_te, 5, cfg, seed=7, device="cpu", visible="softmax", **QUIET)
     b, hb = train_rbm(v_tr, v_te, 5, cfg, seed=7, device="cpu", visible="softmax", **QUIET)
     c, _ = train_rbm(v_tr, v_te, 5, cfg, seed=8, device="cpu", visible="softmax", **QUIET)
@@ -316,7 +316,7 @@ def test_training_is_deterministic_per_seed(trained):
 def test_visible_biases_start_at_log_word_frequencies(trained):
     v = trained["v_tr"].clone()
     v[:, 0] = 0  # a word never seen: a floored, finite bias
-    cfg = RBMConfig(epochs=1, batch_size=50, lr=1e-9, weight_decay=0.0)
+    cfg = RBMConfig(epochs=1, batch_size=50, lr_softmax=1e-9, weight_decay=0.0)
     rbm, hist = train_rbm(v, trained["v_te"], 5, cfg, seed=0, device="cpu", visible="softmax", **QUIET)
     freq = v.sum(0) / v.sum()
     assert torch.allclose(rbm.v_bias[1:], torch.log(freq[1:]), atol=1e-5)

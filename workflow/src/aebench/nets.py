@@ -46,7 +46,12 @@ class MLPAutoencoder(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         last = len(self.enc) - 1
         for i, (layer, act) in enumerate(zip(self.enc, self.enc_act)):
-            x = layer(x)
+            if i == 0 and self.spec.count_input:
+                # W x + D b on word counts x, D = sum(x) per document: the bias is added once
+                # per word, as a replicated softmax RBM's hidden bias is (spec.count_input).
+                x = F.linear(x, layer.weight) + x.sum(1, keepdim=True) * layer.bias
+            else:
+                x = layer(x)
             if i == last and self.training and self.spec.code_noise:
                 x = x + self.spec.code_noise * torch.randn_like(x)
             x = act(x)

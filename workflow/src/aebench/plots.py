@@ -88,15 +88,32 @@ def learning_curves(history: pd.DataFrame, path) -> None:
 
 
 def precision_recall_plot(curve: pd.DataFrame, path) -> None:
-    """Precision vs recall at 1, 3, 7, ... retrieved documents (Hinton & Salakhutdinov Fig. 4)."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    mean = curve.groupby(["model", "retrieved"], sort=False)[["precision", "recall"]].mean()
-    for model, g in mean.groupby(level="model", sort=False):
-        ax.plot(g["recall"], g["precision"], marker="o", ms=3, label=model)
-    ax.set_xscale("log")
-    ax.set_xlabel("recall (log scale)")
-    ax.set_ylabel("precision")
-    ax.legend()
+    """Precision vs recall at 1, 3, 7, ... retrieved documents (Hinton & Salakhutdinov Fig. 4),
+    mean over seeds: one panel per ``protocol`` (all in one panel without that column), each
+    model one colour throughout, and the panel's ``chance`` (the class prior) as a dashed line
+    when the column is there."""
+    if "protocol" not in curve:
+        curve = curve.assign(protocol="")
+    protocols = list(dict.fromkeys(curve["protocol"]))
+    models = list(dict.fromkeys(curve["model"]))
+    colour = dict(zip(models, sns.color_palette("tab10", max(10, len(models)))))
+    fig, axes = plt.subplots(1, len(protocols), figsize=(6.5 * len(protocols), 4.5),
+                             sharex=True, sharey=True, squeeze=False)
+    for ax, proto in zip(axes[0], protocols):
+        c = curve[curve["protocol"] == proto]
+        mean = c.groupby(["model", "retrieved"], sort=False)[["precision", "recall"]].mean()
+        for model, g in mean.groupby(level="model", sort=False):
+            ax.plot(g["recall"], g["precision"], marker="o", ms=3, color=colour[model],
+                    label=model)
+        if "chance" in c and c["chance"].notna().any():
+            ax.axhline(c["chance"].mean(), color="0.4", ls="--", lw=1,
+                       label=f"chance ({c['chance'].mean():.3f})")
+        ax.set_xscale("log")
+        ax.set_xlabel("recall (log scale)")
+        ax.set_title(proto)
+        ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel("precision")
+    axes[0, 0].set_ylim(bottom=0)
     _save(fig, path)
 
 

@@ -34,6 +34,12 @@ class Stack:
 
     ``visible_biases[k]`` (dims[k]) is layer k's bias in the generative direction (an RBM's
     visible bias, an AE layer's decoder bias): what :func:`unroll` gives the decoder.
+
+    ``count_input``: the bottom layer is a replicated softmax RBM on word counts, whose hidden
+    bias is added once per word: layer 1 computes sigmoid(W v + D b) on counts v, D = sum(v)
+    (:meth:`aebench.rbm.ReplicatedSoftmaxRBM.hidden_prob`). ``linear_top``: the top layer's
+    units are linear (an RBM with Gaussian hidden units: E[h|v] = W v + b), the code layer
+    of Hinton & Salakhutdinov's autoencoders. Every other layer is logistic.
     """
 
     dims: list[int]
@@ -41,39 +47,59 @@ class Stack:
     biases: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
     visible_biases: list = field(default_factory=list)
+    count_input: bool = False
+    linear_top: bool = False
 
     def save(self, path) -> None:
         import torch
 
         torch.save({"dims": self.dims, "weights": self.weights, "biases": self.biases,
-                    "visible_biases": self.visible_biases, "info": self.info}, path)
+                    "visible_biases": self.visible_biases, "info": self.info,
+                    "count_input": self.count_input, "linear_top": self.linear_top}, path)
 
     @staticmethod
     def load(path) -> "Stack":
         import torch
 
         d = torch.load(path, map_location="cpu", weights_only=False)
-        # Stacks saved before visible biases were kept load without them (E6/E8 never use them).
-        return Stack(d["dims"], d["weights"], d["biases"], d["info"], d.get("visible_biases", []))
+        # Stacks saved before visible biases were kept load without them (E6/E8 never use
+        # them); those saved before count_input / linear_top were logistic throughout.
+        return Stack(d["dims"], d["weights"], d["biases"], d["info"], d.get("visible_biases", []),
+                     d.get("count_input", False), d.get("linear_top", False))
+
+    def layer(self, h, k: int, w=None, b=None):
+        """Layer ``k``'s output for its input ``h`` (``w``, ``b``: its weights, by default the
+        stored ones): sigmoid(W h + b), with b scaled by D = sum(h) on a count-input bottom
+        layer, and no sigmoid on a linear top layer."""
+        import torch
+
+        w = self.weights[k] if w is None else w
+        b = self.biases[k] if b is None else b
+        a = h @ w.t()
+        a = a + (h.sum(1, keepdim=True) * b if k == 0 and self.count_input else b)
+        return a if self.linear_top and k == len(self.dims) - 2 else torch.sigmoid(a)
 
     def codes(self, x, upto: int | None = None):
-        """Sigmoid activations of layer ``upto`` (default: the top) for inputs ``x``."""
+        """Activations of layer ``upto`` (default: the top) for inputs ``x``: what the
+        unrolled encoder computes (:meth:`layer`; sigmoid units but for a linear top)."""
         import torch
 
         h = torch.as_tensor(x, dtype=torch.float32)
         with torch.no_grad():
-            for w, b in list(zip(self.weights, self.biases))[:upto]:
-                h = torch.sigmoid(h @ w.t() + b)
+            for k in range(len(self.weights))[:upto]:
+                h = self.layer(h, k)
         return h
 
 
 def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=print,
-                 checkpoint=None) -> Stack:
+                 checkpoint=None, *, count_input: bool = False, linear_top: bool = False) -> Stack:
     """Train ``len(dims) - 1`` layers one after the other.
 
     ``train_layer(h_train, h_val, n_out, k) -> (weight, bias, visible_bias, history)`` learns
     layer ``k`` from the codes ``h`` of the layers below it; its weights are then frozen:
-    cloned, detached, and used only to compute the next layer's input.
+    cloned, detached, and used only to compute the next layer's input (:meth:`Stack.layer`:
+    with ``count_input`` the bottom layer's bias is scaled by each input's sum D, the hidden
+    input of a replicated softmax RBM; ``linear_top`` marks the top layer's units linear).
 
     With ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage), each finished
     layer is saved (the stack so far and the global RNG state after it), a resumed stack
@@ -86,21 +112,26 @@ def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=pri
 
     from .checkpoint import rng_state, set_rng_state
 
-    stack = Stack(list(dims), info={"history": []})
+    stack = Stack(list(dims), info={"history": []}, count_input=count_input,
+                  linear_top=linear_top)
     h_tr = torch.as_tensor(x_train, dtype=torch.float32)
     h_va = torch.as_tensor(x_val, dtype=torch.float32)
 
     def next_codes(w, b):
         nonlocal h_tr, h_va
+        k = len(stack.weights) - 1  # the layer just added
+        if k == len(dims) - 2:
+            return  # the top layer's codes train nothing
         with torch.no_grad():
-            h_tr = torch.sigmoid(h_tr @ w.t() + b)
-            h_va = torch.sigmoid(h_va @ w.t() + b)
+            h_tr = stack.layer(h_tr, k, w, b)
+            h_va = stack.layer(h_va, k, w, b)
 
     saved = checkpoint.load() if checkpoint is not None else None
     if saved is not None:
-        stack.weights, stack.biases = saved["weights"], saved["biases"]
         stack.visible_biases, stack.info["history"] = saved["visible_biases"], saved["history"]
-        for w, b in zip(stack.weights, stack.biases):
+        for w, b in zip(saved["weights"], saved["biases"]):
+            stack.weights.append(w)
+            stack.biases.append(b)
             next_codes(w, b)
         set_rng_state(saved["rng"])
         log(f"resuming the stack after layer {len(stack.weights)}/{len(dims) - 1} "
@@ -183,19 +214,31 @@ def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log,
 def rbm_init(x_train, x_val, dims, init, train, seed, device, log, checkpoint=None) -> Stack:
     """A DBN (Hinton, Osindero & Teh 2006): each layer an RBM trained by CD-1
     (:mod:`aebench.rbm`) on the hidden probabilities of the RBM below (with ``linear_top``,
-    the top RBM has linear hidden units: Hinton & Salakhutdinov's code layer)."""
+    the top RBM has linear hidden units: Hinton & Salakhutdinov's code layer).
+
+    ``bottom: softmax``: the bottom RBM is a replicated softmax on the word counts ``x``
+    (learning at ``lr_softmax``), and the Bernoulli RBMs above it learn from its hidden
+    probabilities sigmoid(W v + D a): the pre-training of Hinton & Salakhutdinov's document
+    autoencoder. The stack is then ``count_input`` (:class:`Stack`)."""
     from .rbm import train_rbm
 
     cfg = init.rbm
     top = len(dims) - 2
+    softmax = cfg.bottom == "softmax"
+    if softmax and cfg.linear_top and top == 0:
+        raise ValueError("rbm pretrain: bottom: softmax with one layer leaves no room for a "
+                         "linear top (the replicated softmax RBM's hidden units are binary)")
 
     def train_layer(h_tr, h_va, n_out, k, checkpoint=None):
         rbm, hist = train_rbm(h_tr, h_va, n_out, cfg, seed=seed + 1000 * k, device=device,
                               log=log, name=f"rbm layer {k + 1}",
-                              linear_hidden=cfg.linear_top and k == top, checkpoint=checkpoint)
+                              linear_hidden=cfg.linear_top and k == top,
+                              visible="softmax" if softmax and k == 0 else "bernoulli",
+                              checkpoint=checkpoint)
         return rbm.weight, rbm.h_bias, rbm.v_bias, hist
 
-    return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint)
+    return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint,
+                        count_input=softmax, linear_top=cfg.linear_top)
 
 
 def pretrain(init, x_train, x_val, dims, train, seed, device, log=print,
@@ -219,12 +262,24 @@ def pretrain(init, x_train, x_val, dims, train, seed, device, log=print,
 def unroll(stack: Stack, net) -> None:
     """Copy a stack into an MLP autoencoder (Hinton & Salakhutdinov 2006, Fig. 1): encoder
     layer k gets ``W_k`` and the hidden bias, the mirror decoder layer gets ``W_k`` transposed
-    and the visible bias. Encoder and decoder are then fine-tuned as untied weights."""
+    and the visible bias. Encoder and decoder are then fine-tuned as untied weights.
+
+    A count-input stack (a replicated softmax bottom) goes into a ``count_input`` net, whose
+    first encoder layer scales its bias by D as the RBM does; with ``output: softmax`` the
+    last decoder layer is then the RBM's softmax(W^T h + b) over words."""
     import torch
 
     dims = [net.spec.input_dim, *net.spec.hidden, net.spec.code_dim]
     if list(stack.dims) != dims or net.dec is None:
         raise ValueError(f"cannot unroll a {stack.dims} stack into an untied {dims} autoencoder")
+    if stack.count_input != net.spec.count_input:
+        raise ValueError(f"cannot unroll a stack with count_input={stack.count_input} into an "
+                         f"autoencoder with count_input={net.spec.count_input}: the bottom "
+                         f"layer's bias is {'' if stack.count_input else 'not '}scaled by the "
+                         f"document length")
+    if stack.linear_top and net.spec.code_activation != "linear":
+        raise ValueError(f"cannot unroll a stack with a linear top layer into an autoencoder "
+                         f"with code_activation={net.spec.code_activation!r}")
     with torch.no_grad():
         for layer, w, b in zip(net.enc, stack.weights, stack.biases):
             layer.weight.copy_(w)

@@ -232,20 +232,21 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
     - Visible biases start at the log of the training set's word frequencies (floored at 1e-6),
       the softmax analogue of Hinton's guide, section 8: the untrained model's reconstruction
       is then the corpus's unigram distribution.
-    - Learning rate: ``cfg.lr`` per word. A document's CD statistics grow with its length D
-      (counts in dW and db), so the loop divides dW and db by the training documents' mean
-      length D_mean (before weight decay and momentum): in count units the step is
-      cfg.lr / D_mean. The hidden bias a enters the hidden input as D a and its statistic is
-      D (p(h|v0) - p(h|v1)), so a step moves the input by ~D^2 times the rate; its statistic is
-      divided by D_mean^2, which makes a step change the input by ~cfg.lr (p(h|v0) - p(h|v1)),
-      like a Bernoulli RBM's hidden bias. (At the weights' rate |D a| grows far past 1 within a
-      few epochs on long documents, and the hidden units then code the length, not the topic:
+    - Learning rate: ``cfg.lr_softmax`` (the Bernoulli layers above it use ``cfg.lr``), per
+      word. A document's CD statistics grow with its length D (counts in dW and db), so the
+      loop divides dW and db by the training documents' mean length D_mean (before weight
+      decay and momentum): in count units the step is cfg.lr_softmax / D_mean. The hidden
+      bias a enters the hidden input as D a and its statistic is D (p(h|v0) - p(h|v1)), so a
+      step moves the input by ~D^2 times the rate; its statistic is divided by D_mean^2, which
+      makes a step change the input by ~cfg.lr_softmax (p(h|v0) - p(h|v1)), like a Bernoulli
+      RBM's hidden bias. (At the weights' rate |D a| grows far past 1 within a few epochs on
+      long documents, and the hidden units then code the length, not the topic:
       tests/test_rsm.py checks this; public RSM implementations likewise give the hidden bias
       a rate ~100x below the weights'.) On synthetic topic corpora (30 to 2000 words, 10 to
-      1000 words/document) training did not diverge for cfg.lr from 0.05 to 3 (10 at 2000
+      1000 words/document) training did not diverge for rates from 0.05 to 3 (10 at 2000
       words) and learned fastest near 0.3 to 1, i.e. 3e-3 to 1e-2 per count at 100
       words/document, the RSM literature's range; the Bernoulli default 0.05 is stable but
-      slow, so give a word-count RBM its own lr of ~0.3.
+      slow, hence the word-count RBM's own rate (default 0.3).
     - ``train_loss`` / ``val_loss``: the negative log-probability of the documents' words under
       the reconstruction's softmax, per word (nats; :meth:`ReplicatedSoftmaxRBM.batch_loss`
       during CD for train_loss, from the sampled h0, and the mean-field
@@ -280,7 +281,7 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
         rbm = ReplicatedSoftmaxRBM(v_train.shape[1], n_hidden, init_gen).to(device)
     else:
         rbm = RBM(v_train.shape[1], n_hidden, init_gen, linear_hidden).to(device)
-    lr = cfg.lr_linear if linear_hidden else cfg.lr
+    lr = cfg.lr_linear if linear_hidden else cfg.lr_softmax if softmax else cfg.lr
     gen = torch.Generator(device=device).manual_seed(seed)
     v_train, v_val = v_train.to(device), v_val.to(device)
     if softmax:
@@ -349,9 +350,10 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
                         f"[{name}] epoch {epoch}, minibatch {-(-nxt // cfg.batch_size)}")
             train_err = running.item() / max(rbm.loss_units(v_train), 1)
             if not torch.isfinite(rbm.weight).all():
+                which = "lr_linear" if linear_hidden else "lr_softmax" if softmax else "lr"
                 raise RuntimeError(f"[{name}] RBM training diverged at epoch {epoch}: lower its "
-                                   f"{'lr_linear' if linear_hidden else 'lr'} (experiments.e6.rbm "
-                                   f"or the model's params.pretrain in config.yaml)")
+                                   f"{which} (experiments.e6.rbm or the model's "
+                                   f"params.pretrain in config.yaml)")
             val_err = rbm.reconstruction_error(v_val)
             dt = before + time.perf_counter() - t0
             history.append({"epoch": epoch, "train_loss": train_err, "val_loss": val_err,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from .variants import NoiseSpec, RegularizerSpec
 
@@ -71,12 +71,20 @@ class RBMConfig:
     # the code layer of Hinton & Salakhutdinov's autoencoder (set for a linear-code AE).
     linear_top: bool = False
     lr_linear: float = 1e-3
+    # The bottom RBM's visible units: ``bernoulli`` (pixels in [0, 1]) or ``softmax``: the
+    # replicated softmax on word counts (aebench.rbm.ReplicatedSoftmaxRBM), the bottom layer of
+    # Hinton & Salakhutdinov's document autoencoder; it learns at its own rate ``lr_softmax``
+    # (per word: train_rbm divides its statistics by the mean document length).
+    bottom: Literal["bernoulli", "softmax"] = "bernoulli"
+    lr_softmax: float = 0.3
 
     def __post_init__(self):
         if (self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.lr_linear <= 0
-                or not 0 <= self.momentum < 1):
-            raise ValueError(f"rbm settings: epochs/batch_size >= 1, lr > 0, 0 <= momentum < 1; "
-                             f"got {asdict(self)}")
+                or self.lr_softmax <= 0 or not 0 <= self.momentum < 1):
+            raise ValueError(f"rbm settings: epochs/batch_size >= 1, lr, lr_linear, lr_softmax "
+                             f"> 0, 0 <= momentum < 1; got {asdict(self)}")
+        if self.bottom not in ("bernoulli", "softmax"):
+            raise ValueError(f"bottom: {self.bottom!r} is not one of ['bernoulli', 'softmax']")
 
 
 # --------------------------------------------------------------------------- architectures
@@ -97,6 +105,11 @@ class MLPSpec:
     # code it drives the units to 0/1, so thresholding loses little (semantic hashing,
     # Krizhevsky & Hinton 2011).
     code_noise: float = 0.0
+    # Word-count input (Hinton & Salakhutdinov's document AE): the first encoder layer's bias
+    # is scaled by each document's length D = sum(x), i.e. it computes act(W x + D b) on the
+    # counts x, the hidden units of the replicated softmax RBM it is unrolled from
+    # (aebench.rbm.ReplicatedSoftmaxRBM.hidden_prob).
+    count_input: bool = False
 
     def __post_init__(self):
         for key in ("activation", "code_activation", "output"):

@@ -68,7 +68,13 @@ def reconstruction_loss(xhat: torch.Tensor, x: torch.Tensor, kind: str) -> torch
     if kind == "mse":
         return F.mse_loss(xhat, x)
     if kind == "softmax_ce":
-        return -(x * torch.log(xhat.clamp_min(1e-12))).sum(1).mean()
+        # Each document's word distribution x / sum(x) against the softmax output, averaged
+        # over documents (Hinton & Salakhutdinov's fine-tuning of the document AE): the
+        # same on word frequencies (input: doc_normalize) and on counts (count_input), where it
+        # is the D-weighted cross-entropy -sum_k v_k log p_k divided by D, so that a
+        # 10k-word document weighs as much as a 10-word one (see config.yaml's text_ae10).
+        t = x / x.sum(1, keepdim=True).clamp_min(1e-12)
+        return -(t * torch.log(xhat.clamp_min(1e-12))).sum(1).mean()
     raise ValueError(f"unknown loss {kind!r}: use 'bce', 'mse' or 'softmax_ce'")
 
 

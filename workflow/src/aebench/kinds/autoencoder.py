@@ -48,9 +48,32 @@ class Autoencoder(Kind):
             if arch != "mlp" or shape.tied or shape.activation != "sigmoid":
                 raise ValueError("pretrain: needs arch: mlp, tied: false and activation: "
                                  "sigmoid (a stack's hidden units are logistic)")
+        cls.check_counts(inp, shape, init)
         return ModelSpec(name, cls.name, dataset, input=inp, arch=arch, arch_params=params,
                          objective=objective, init=init,
                          train=cls.train_config(entry, train_defaults))
+
+    @staticmethod
+    def check_counts(inp: str, shape, init: InitSpec | None) -> None:
+        """Hinton & Salakhutdinov's document AE, consistently: a replicated softmax bottom
+        (``pretrain: {kind: rbm, params: {bottom: softmax}}``) reads word counts (``input:
+        raw``, ``count_input: true``, its hidden bias scaled by D) and unrolls into a softmax
+        output over words; a count-input net is pre-trained, if at all, by such a stack."""
+        softmax = init is not None and init.rbm is not None and init.rbm.bottom == "softmax"
+        count_input = getattr(shape, "count_input", False)
+        if softmax and not (count_input and inp == "raw"):
+            raise ValueError("pretrain: bottom: softmax (a word-count RBM) needs count input: "
+                             "input: raw (the counts) and count_input: true")
+        if softmax and shape.output != "softmax":
+            raise ValueError(f"pretrain: bottom: softmax unrolls into a softmax output over "
+                             f"words: needs output: softmax, got {shape.output!r}")
+        if count_input and inp != "raw":
+            raise ValueError(f"count_input: true scales the first layer's bias by the document "
+                             f"length sum(x): needs input: raw (the word counts), got {inp!r}")
+        if count_input and init is not None and not softmax:
+            raise ValueError(f"count_input: true needs a count-input stack: pretrain: {{kind: "
+                             f"rbm, params: {{bottom: softmax}}}} (or no pretrain), got kind "
+                             f"{init.kind}{' with a bernoulli bottom' if init.rbm else ''}")
 
     def objective_fn(self):
         """The training objective: the plain one unless the spec names a variant (slide 14)."""
