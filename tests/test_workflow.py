@@ -13,6 +13,23 @@ from _workflow import SMOKE, snakemake
 # `smoke_run` (conftest.py): the smoke preset run once per session in a copy of the repo.
 
 
+def smoke_config():
+    """The smoke preset as the workflow parses it: the tests read models and seeds from it
+    rather than from sets of names typed here."""
+    from snakemake.utils import update_config
+
+    from _workflow import ROOT
+    from aebench import config as aeconfig
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(cfg, yaml.safe_load((ROOT / "workflow/presets/smoke.yaml").read_text()))
+    return aeconfig.load(cfg)
+
+
+SMOKE_CFG = smoke_config()
+SEEDS = set(SMOKE_CFG.seeds)
+
+
 @pytest.fixture(scope="module")
 def report_html(smoke_run):
     """`snakemake --report` of the smoke run, built once; each experiment's test checks its
@@ -30,7 +47,7 @@ def test_smoke_run_produces_every_table_and_figure(smoke_run):
     res = smoke_run / "results"
     for exp in ("e1", "e2", "e3", "e4", "e5"):
         long = pd.read_csv(res / exp / "metrics.csv")
-        assert set(long.seed) == {0, 1} and long.value.notna().all()
+        assert set(long.seed) == SEEDS and long.value.notna().all()
         assert (res / exp / "table.md").read_text().startswith("| model")
     for png in ["e1/figures/reconstructions.png", "e2/figures/principal_angles.png",
                 "e3/figures/codes_2d.png", "e4/figures/precision_recall.png",
@@ -99,8 +116,8 @@ def test_diverging_training_fails_clearly_and_leaves_no_output(smoke_run):
 def test_e7_variants_in_smoke_outputs(smoke_run, report_html):
     res = smoke_run / "results"
     long = pd.read_csv(res / "e7" / "metrics.csv")
-    models = {"ae_plain", "ae_sparse", "dae_gauss", "dae_mask", "cae"}
-    assert set(long.model) == models and set(long.seed) == {0, 1} and long.value.notna().all()
+    models = set(SMOKE_CFG.params["e7"].models)
+    assert set(long.model) == models and set(long.seed) == SEEDS and long.value.notna().all()
     for metric in ("sq_err_per_image", "noisy_err_gaussian0.6", "noisy_err_mask0.6",
                    "jacobian_fro", "code_sparsity", "probe_accuracy"):
         assert set(long[long.metric == metric].model) == models, metric
@@ -119,7 +136,7 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
     e9 = pd.read_csv(res / "e9" / "metrics.csv").pivot_table(index=["model", "seed"],
                                                             columns="metric", values="value")
     models = {m for m, _ in e9.index}
-    assert models == {"conv_unpool", "conv_upsample", "conv_transposed", "conv_unpool_fixed"}
+    assert models == set(SMOKE_CFG.params["e9"].models)
     # the side information the unpool decoder gets beside its code, and only it
     assert (e9.loc["conv_unpool", "side_info_bits"] > 0).all()
     assert (e9.drop(index="conv_unpool", level="model")["side_info_bits"] == 0).all()
@@ -128,7 +145,7 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
     assert (e9.loc["conv_transposed", "deconv_as_conv_max_err"] < 1e-4).all()
     e10 = pd.read_csv(res / "e10" / "metrics.csv")
     shares = e10[e10.metric.str.startswith("confident_share@")]
-    assert set(shares.model) == {"classifier", "ae2", "ae2_l2"}
+    assert set(shares.model) == {"classifier", *SMOKE_CFG.params["e10"].models}
     assert shares.value.between(0, 1).all()
     assert {"confident_share@1.5sd", "confident_share@3sd"} <= set(shares.metric)
     assert (res / "runs" / "e10_judge" / "seed0" / "model.joblib").exists()
@@ -143,12 +160,12 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
 def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run, report_html):
     res = smoke_run / "results"
     e6 = pd.read_csv(res / "e6" / "metrics.csv")
-    inits = {"random", "sae", "sdae", "dbn"}
-    assert set(e6.model) == inits and set(e6.seed) == {0, 1} and e6.value.notna().all()
+    inits = set(SMOKE_CFG.params["e6"].inits)
+    assert set(e6.model) == inits and set(e6.seed) == SEEDS and e6.value.notna().all()
     for b in ("50", "200", "all"):  # the smoke budgets; all = the 1200 training images
         err = e6[e6.metric == f"test_error_pct@{b}"]
         assert set(err.model) == inits and err.value.between(0, 100).all()
-        assert set(e6[e6.metric == f"gain_pct@{b}"].model) == inits - {"random"}
+        assert set(e6[e6.metric == f"gain_pct@{b}"].model) == inits - {SMOKE_CFG.params["e6"].reference}
     # every budget reused one cached pre-training per (init, seed); logs show epochs and losses
     for init in inits:
         for seed in (0, 1):
@@ -161,7 +178,8 @@ def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run, report_html):
     # the budget counts every label used: 160 to train on, 40 to early-stop on
     assert info["n_labels"] == 200 and info["n_train_labels"] == 160 and info["n_val_labels"] == 40
     e8 = pd.read_csv(res / "e8" / "metrics.csv")
-    assert set(e8.model) == inits | {"pixels"} and e8.value.between(0, 1).all()
+    assert set(e8.model) == set(SMOKE_CFG.params["e8"].inits) | {"pixels"}
+    assert e8.value.between(0, 1).all()
     for png in ["e6/figures/error_vs_budget.png", "e8/figures/filters.png"]:
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
@@ -252,3 +270,25 @@ def test_report_categories_follow_the_lecture_order():
     script = f"console.log(JSON.stringify({json.dumps(names[::-1])}.sort((a, b) => a.localeCompare(b))))"
     out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == names and names[0].startswith("E\u20071 ") and names[-1].startswith("E10 ")
+
+
+def test_every_experiment_writes_its_models_figures_and_claims(smoke_run, report_html):
+    """Over the config, not a list typed here: each enabled experiment's models and seeds are
+    in its metrics, each figure it declares is a PNG in the report, each claim is judged."""
+    from aebench import claims as claims_mod
+    from aebench.experiments import EXPERIMENTS
+
+    res = smoke_run / "results"
+    table = pd.read_csv(res / "tables" / "claims.csv")
+    for name in SMOKE_CFG.enabled:
+        exp, p = EXPERIMENTS[name], SMOKE_CFG.params[name]
+        long = pd.read_csv(res / name / "metrics.csv")
+        assert SEEDS <= set(long.seed), name
+        if hasattr(p, "models"):
+            assert set(p.models) <= set(long.model), name
+        for fig in exp.figures:
+            assert (res / name / "figures" / fig).read_bytes()[:4] == b"\x89PNG", (name, fig)
+            assert fig in report_html, (name, fig)
+        assert category(name) in report_html
+    ids = {c["id"] for c in claims_mod.load(sorted((smoke_run / "workflow/claims").glob("*.yaml")))}
+    assert ids == set(table.id)

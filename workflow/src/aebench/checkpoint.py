@@ -305,6 +305,25 @@ class Checkpointer:
             signal.signal(signal.SIGTERM, previous)
 
 
+def resumed(name: str, saved: dict, batch_size: int, path, log) -> None:
+    """Log where a training loop picks up (the rule's log shows every resume)."""
+    resume, first = saved["in_epoch"], saved["epoch"] + 1
+    where = f", batch {-(-resume['next'] // batch_size)} of epoch {first} done" if resume else ""
+    log(f"[{name}] resuming from epoch {saved['epoch']}{where} (checkpoint {path})")
+
+
+def epoch_start(resume: dict | None, n: int, generator, device):
+    """An epoch's minibatch order, first minibatch, loss summed so far and seconds spent: the
+    interrupted epoch's (a resumed run), or a fresh permutation from the loop's generator."""
+    import torch
+
+    if resume is not None:
+        return (resume["perm"].to(device), resume["next"], resume["running"].to(device),
+                resume["seconds"])
+    # The loss is summed on the device and read once per epoch: no host sync per step.
+    return torch.randperm(n, generator=generator).to(device), 0, torch.zeros((), device=device), 0.0
+
+
 def _mkdir(d: Path) -> None:
     """mkdir -p, retried: another job's :meth:`Checkpointer.clear` may remove an empty parent
     (``results/checkpoints/<model>``) between the creation of the parent and of ``d``."""

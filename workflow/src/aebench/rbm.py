@@ -262,7 +262,7 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
     """
     from contextlib import nullcontext
 
-    from .checkpoint import rng_state, set_rng_state
+    from .checkpoint import epoch_start, resumed, rng_state, set_rng_state
 
     if visible not in ("bernoulli", "softmax"):
         raise ValueError(f"[{name}] visible must be 'bernoulli' or 'softmax', got {visible!r}")
@@ -318,20 +318,13 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
         history = saved["history"]
         set_rng_state(saved["rng"])
         first, resume = saved["epoch"] + 1, saved["in_epoch"]
-        where = (f", batch {-(-resume['next'] // cfg.batch_size)} of epoch {first} done"
-                 if resume else "")
-        log(f"[{name}] resuming from epoch {saved['epoch']}{where} (checkpoint {checkpoint.path})")
+        resumed(name, saved, cfg.batch_size, checkpoint.path, log)
     with checkpoint.deferring() if checkpoint is not None else nullcontext():
         for epoch in range(first, cfg.epochs + 1):
             t0 = time.perf_counter()
             mom = 0.5 if epoch <= cfg.initial_momentum_epochs else cfg.momentum
-            if resume is not None:  # the interrupted epoch, from the minibatch after the last
-                perm, start = resume["perm"].to(device), resume["next"]
-                running, before = resume["running"].to(device), resume["seconds"]
-                resume = None
-            else:
-                perm, start, before = torch.randperm(n, generator=init_gen).to(device), 0, 0.0
-                running = torch.zeros((), device=device)
+            perm, start, running, before = epoch_start(resume, n, init_gen, device)
+            resume = None  # only the interrupted epoch resumes mid-way
             for i in range(start, n, cfg.batch_size):
                 v0 = v_train[perm[i:i + cfg.batch_size]]
                 dw, dh, dv, pv1 = rbm.cd1_gradients(v0, gen)

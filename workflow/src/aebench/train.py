@@ -175,7 +175,7 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
     """
     from contextlib import nullcontext
 
-    from .checkpoint import rng_state, set_rng_state
+    from .checkpoint import epoch_start, resumed, rng_state, set_rng_state
 
     device = torch.device(device)
     model.to(device)
@@ -209,21 +209,13 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
                                           saved["bad"])
         set_rng_state(saved["rng"])
         first, resume, done = saved["epoch"] + 1, saved["in_epoch"], saved["done"]
-        where = (f", batch {-(-resume['next'] // cfg.batch_size)} of epoch {first} done"
-                 if resume else "")
-        log(f"[{name}] resuming from epoch {saved['epoch']}{where} (checkpoint {checkpoint.path})")
+        resumed(name, saved, cfg.batch_size, checkpoint.path, log)
     with checkpoint.deferring() if checkpoint is not None else nullcontext():
         for epoch in range(first, 0 if done else cfg.epochs + 1):
             t0 = time.perf_counter()
             model.train()
-            if resume is not None:  # the interrupted epoch, from the minibatch after the last
-                perm, start = resume["perm"].to(device), resume["next"]
-                running, before = resume["running"].to(device), resume["seconds"]
-                resume = None
-            else:
-                perm, start, before = torch.randperm(n, generator=gen).to(device), 0, 0.0
-                # Loss is summed on the device and read once per epoch: no host sync per step.
-                running = torch.zeros((), device=device)
+            perm, start, running, before = epoch_start(resume, n, gen, device)
+            resume = None  # only the interrupted epoch resumes mid-way
             for i in range(start, n, cfg.batch_size):
                 idx = perm[i:i + cfg.batch_size]
                 xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
