@@ -51,3 +51,38 @@ def smoke_run(tmp_path_factory):
     work = copy_workflow(tmp_path_factory.mktemp("smoke"))
     snakemake(work, *SMOKE)
     return work
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (small models: exact timings and numbers), then back."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def unroll_spy(monkeypatch):
+    """Records each stack unrolled into an autoencoder and the net's weights when fine-tuning
+    starts: ``(stacks, starts)``, filled as the code under test runs."""
+    import copy
+
+    from aebench import pretrain, train
+
+    stacks, starts = [], []
+    real_fit, real_unroll = train.fit, pretrain.unroll
+
+    def fit(net, *a, **kw):
+        starts.append(copy.deepcopy(net.state_dict()))
+        return real_fit(net, *a, **kw)
+
+    def unroll(stack, net):
+        stacks.append(stack)
+        return real_unroll(stack, net)
+
+    monkeypatch.setattr(train, "fit", fit)
+    monkeypatch.setattr(pretrain, "unroll", unroll)
+    return stacks, starts

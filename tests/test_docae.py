@@ -4,19 +4,17 @@ top, unrolled into a count-input MLP with a softmax output and fine-tuned by the
 cross-entropy against each document's word distribution. On the synthetic toytext corpus
 (seconds)."""
 
-import copy
-
 import numpy as np
 import pytest
 import torch
 import yaml
 
-from aebench import pretrain, train
+from aebench import pretrain
 from aebench.datasets.toytext import prepare_toytext
 from aebench.kinds import make, parse_model
 from aebench.nets import build
 from aebench.rbm import ReplicatedSoftmaxRBM
-from aebench.spec import InitSpec, RBMConfig, TrainConfig
+from aebench.spec import InitSpec, RBMConfig
 from aebench.train import reconstruction_loss, set_determinism
 
 from test_config import ROOT, base
@@ -29,12 +27,7 @@ RBM = {"bottom": "softmax", "epochs": 8, "batch_size": 20, "lr": 0.1, "lr_softma
        "lr_linear": 1e-2, "initial_momentum_epochs": 1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -250,19 +243,8 @@ def fit_model(corpus, entry, seed=0):
 
 
 def test_fine_tuning_starts_from_the_unrolled_stack_and_stops_on_the_validation_loss(
-        corpus, monkeypatch):
-    starts, stacks, real_fit, real_unroll = [], [], train.fit, pretrain.unroll
-
-    def fit_spy(net, *a, **kw):
-        starts.append(copy.deepcopy(net.state_dict()))
-        return real_fit(net, *a, **kw)
-
-    def unroll_spy(stack, net):
-        stacks.append(stack)
-        return real_unroll(stack, net)
-
-    monkeypatch.setattr(train, "fit", fit_spy)
-    monkeypatch.setattr(pretrain, "unroll", unroll_spy)
+        corpus, unroll_spy):
+    stacks, starts = unroll_spy
     # lr 0.05: the validation loss bottoms out early and early stopping restores that epoch
     m, hist = fit_model(corpus, doc_ae_entry(epochs=40, lr=0.05, patience=3, lr_decay=1.0))
     start, stack = starts[0], stacks[0]

@@ -5,7 +5,6 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
 from aebench import finetune, pretrain, train
 from aebench.datasets.digits import prepare_digits

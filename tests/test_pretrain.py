@@ -203,24 +203,12 @@ def test_unrolled_dbn_is_the_stack_encoder_and_its_transpose(digits):
         pretrain.unroll(stack, build("mlp", 64, hidden=[40], code_dim=6, activation="sigmoid"))
 
 
-def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digits, monkeypatch):
+def test_pretrained_autoencoder_starts_fine_tuning_from_the_unrolled_stack(digits, unroll_spy):
     from aebench.kinds import make, parse_model
 
     params = {"hidden": [32], "code_dim": 8, "activation": "sigmoid",
               "pretrain": {"kind": "rbm", "params": {"epochs": 3, "batch_size": 50}}}
-    starts, stacks = [], []
-    real_fit, real_unroll = train.fit, pretrain.unroll
-
-    def fit_spy(net, *a, **kw):
-        starts.append(copy.deepcopy(net.state_dict()))
-        return real_fit(net, *a, **kw)
-
-    def unroll_spy(stack, net):
-        stacks.append(stack)
-        return real_unroll(stack, net)
-
-    monkeypatch.setattr(train, "fit", fit_spy)
-    monkeypatch.setattr(pretrain, "unroll", unroll_spy)
+    stacks, starts = unroll_spy
 
     def once():
         set_determinism(0, threads=1)

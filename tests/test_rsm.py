@@ -13,12 +13,7 @@ from aebench.rbm import RBM, RBMConfig, ReplicatedSoftmaxRBM, train_rbm
 QUIET = dict(log=lambda s: None)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def topic_corpus(n=400, K=30, T=3, d_range=(10, 30), bump=0.2, seed=0):
