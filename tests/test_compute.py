@@ -35,7 +35,7 @@ def test_gpu_settings_are_validated():
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg.update(device="cpu", gpu=1)
     with pytest.raises(aeconfig.ConfigError, match="`gpu: 1`.*`device: cpu`"):
-        aeconfig.check(cfg)
+        aeconfig.load(cfg)
     cfg.update(device="auto", gpu=2)
     with pytest.raises(aeconfig.ConfigError, match="gpu"):
         aeconfig.validate_schema(cfg)

@@ -186,9 +186,4 @@ def load(config: dict) -> Config:
     return cfg
 
 
-def check(config: dict) -> Config:
-    """Kept for callers that only check; same as :func:`load`."""
-    return load(config)
-
-
-__all__ = ["Config", "ConfigError", "KINDS", "load", "check", "schema", "validate_schema"]
+__all__ = ["Config", "ConfigError", "KINDS", "load", "schema", "validate_schema"]
