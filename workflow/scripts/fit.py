@@ -2,17 +2,22 @@
 
 from pathlib import Path
 
-from aebench import paths
+from aebench import ledger, paths
 from aebench.runlog import rule_log
 from aebench.runs import fit_run
 from aebench.spec import ModelSpec
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with rule_log(sm.log[0], threads=sm.threads) as log:
+model, seed = sm.wildcards.model, sm.wildcards.seed
+ckpt = Path(paths.checkpoint(model, seed))
+# Each attempt's time and memory, summed when the run is published (aebench.ledger); with no
+# checkpoint to resume, this is a fresh run and earlier records go.
+with (ledger.attempt(paths.attempts(model, seed), fresh=not (ckpt.exists() and any(ckpt.iterdir()))),
+      rule_log(sm.log[0], threads=sm.threads) as log):
     # Checkpoints go outside the output directory (Snakemake deletes it when the job fails), so
     # a job stopped by SIGTERM (a SLURM time limit, preemption) resumes when it is run again.
     # Not a rule param: adding one would make Snakemake re-run every finished fit.
-    fit_run(ModelSpec.from_dict(sm.params.spec), sm.input.data, int(sm.wildcards.seed), sm.output[0],
+    fit_run(ModelSpec.from_dict(sm.params.spec), sm.input.data, int(seed), sm.output[0],
             {m: Path(d) for m, d in sm.params.deps.items()}, device=sm.params.device,
             threads=sm.threads, log=log,
-            checkpoint_dir=paths.checkpoint(sm.wildcards.model, sm.wildcards.seed))
+            checkpoint_dir=ckpt)

@@ -34,6 +34,12 @@ def checkpoint(model: str, seed) -> str:
     return f"{RESULTS}/checkpoints/{model}/seed{seed}"
 
 
+def attempts(model: str, seed) -> str:
+    """Time and memory of each attempt at a fit (aebench.ledger): a job resumed from its
+    checkpoint costs the sum of its attempts, while its benchmark file holds the last one."""
+    return f"{RESULTS}/benchmarks/attempts/{model}/seed{seed}"
+
+
 def experiment(exp: str) -> str:
     return f"{RESULTS}/{exp}"
 

@@ -1,0 +1,45 @@
+"""aebench.ledger: a job's cost is the sum of its attempts, also when one was killed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from aebench import ledger
+
+
+def test_attempts_sum_and_fresh_start_drops_old_records(tmp_path):
+    d = tmp_path / "job"
+    with ledger.attempt(d, fresh=True):
+        sum(range(10**6))
+    with pytest.raises(KeyboardInterrupt):
+        with ledger.attempt(d, fresh=False):
+            raise KeyboardInterrupt
+    recs = [json.loads(p.read_text()) for p in sorted(d.glob("attempt*.json"))]
+    assert [r["status"] for r in recs] == ["done", "interrupted"]
+    t = ledger.total(d)
+    assert t["attempts"] == 2
+    assert t["wall_seconds"] == pytest.approx(sum(r["wall_seconds"] for r in recs))
+    assert t["cpu_seconds"] > 0 and t["max_rss_mb"] > 0
+    with ledger.attempt(d, fresh=True):
+        pass
+    assert ledger.total(d)["attempts"] == 1
+
+
+def test_an_attempt_killed_without_warning_leaves_its_record(tmp_path):
+    d = tmp_path / "job"
+    code = ("import time, sys; from aebench import ledger\n"
+            f"with ledger.attempt({str(d)!r}, fresh=True, interval=0.1):\n"
+            "    t = time.monotonic()\n"
+            "    while time.monotonic() - t < 60: pass\n")
+    p = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    time.sleep(2.0)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    rec = json.loads((d / "attempt0.json").read_text())
+    assert rec["status"] == "running"  # never finished, but its time so far is kept
+    assert 0.5 < rec["wall_seconds"] <= 2.5 and rec["cpu_seconds"] > 0.3
