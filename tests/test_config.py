@@ -155,3 +155,18 @@ def test_an_unknown_model_named_by_an_experiment_gets_the_nearest_name():
     with pytest.raises(aeconfig.ConfigError, match=r"\['ae31'\] .*did you mean 'ae30'\?") as e:
         aeconfig.load(cfg)
     assert aeconfig.origin(e.value.path, [("config.yaml", base()), ("mine.yaml", cfg)]) == "mine.yaml"
+
+
+def test_command_line_values_mean_what_they_mean_in_a_config_file():
+    """Snakemake's --config parser leaves `seeds=[0]` as ['0'] and `allow_download=false`
+    as 'false'; the workflow re-reads them as YAML, as a config file would."""
+    from snakemake.cli import parse_config
+
+    from aebench.config import from_command_line
+
+    given = parse_config(["seeds=[0, 2]", "allow_download=false", "data_mirror=../shared/data",
+                          "restore_from=null", "training={epochs: 3}"])
+    assert given["seeds"] == ["0", "2"] and given["allow_download"] == "false"  # the pitfall
+    assert from_command_line(given) == {"seeds": [0, 2], "allow_download": False,
+                                        "data_mirror": "../shared/data", "restore_from": None,
+                                        "training": {"epochs": 3}}

@@ -132,6 +132,23 @@ class Config:
         return asdict(self.params[name])
 
 
+def from_command_line(given):
+    """``--config`` values as YAML reads them. Snakemake parses ``key=value`` with int, float,
+    True/False and YAML's base loader, which keeps every scalar a string: ``seeds=[0]`` gives
+    ['0'] and ``allow_download=false`` 'false'. Re-read each string leaf as YAML, so the
+    command line means what the same text means in a config file."""
+    if isinstance(given, dict):
+        return {k: from_command_line(v) for k, v in given.items()}
+    if isinstance(given, list):
+        return [from_command_line(v) for v in given]
+    if isinstance(given, str):
+        try:
+            return yaml.safe_load(given)
+        except yaml.YAMLError:
+            return given
+    return given
+
+
 def load(config: dict) -> Config:
     """Validate and parse ``config`` (the merged dict Snakemake holds); ConfigError if wrong."""
     validate_schema(config)
