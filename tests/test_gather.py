@@ -91,30 +91,6 @@ def test_a_comparison_may_read_another_metric_of_the_other_model():
     assert r.verdict == "PASS" and "pixels (probe@input)" in r.tolerance
 
 
-def test_readme_block_is_replaced_from_the_claims_files(tmp_path):
-    from aebench import readme
-
-    r = tmp_path / "README.md"
-    r.write_text(f"intro\n{readme.START}\nold\n{readme.END}\nrest\n")
-    row = {"claim": "c", "anchor": 1, "tolerance": "≤ 3"}
-    full = pd.DataFrame([{**row, "id": "E1.x", "ours": "ae: 2", "verdict": "PASS"},
-                         {**row, "id": "E4.y", "ours": "", "verdict": "n/a (not in this run)"}])
-    e4 = pd.DataFrame([{**row, "id": "E4.y", "ours": "ae10: 0.2", "verdict": "FAIL"}])
-    claims = tmp_path / "claims.csv"
-    full.to_csv(claims, index=False)
-    e4.to_csv(tmp_path / "e4.csv", index=False)
-    readme.main([str(r), str(claims), str(tmp_path / "e4.csv"), "--note", "run: one",
-                 "--note", "run: two"])
-    text = r.read_text()
-    assert "old" not in text and text.endswith("rest\n")
-    # each run's note heads its own table; a claim a run did not measure is not shown
-    assert text.index("run: one") < text.index("| E1.x") < text.index("run: two") < \
-        text.index("| E4.y")
-    assert text.count("| E4.y") == 1 and "n/a" not in text
-    with pytest.raises(SystemExit):
-        readme.main([str(r), str(claims), "--note", "a", "--note", "b"])
-
-
 def test_report_front_page_counts_and_colours_the_verdicts(tmp_path):
     from aebench import report
 

@@ -8,11 +8,16 @@ SRC = str(Path(workflow.basedir) / "workflow" / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
-from aebench import compute, paths
+from aebench import compute, paths, publish
 from aebench import config as aeconfig
 from aebench import report as aereport
 from aebench.experiments import EXPERIMENTS
 from aebench.kinds import KINDS
+
+# `--config seeds=[0]` and `allow_download=false` mean what they mean in a config file.
+from snakemake.utils import update_config
+
+update_config(config, aeconfig.from_command_line(workflow.config_settings.config or {}))
 
 # The whole config is checked and parsed once (aebench.config): one message per problem.
 try:
@@ -26,6 +31,13 @@ except aeconfig.ConfigError as e:
     sources = [(f, yaml.safe_load(Path(f).read_text())) for f in files]
     sources.append(("--config on the command line", workflow.config_settings.config))
     raise WorkflowError(aeconfig.explain(e, sources)) from None
+
+# A published run's finished experiments are copied back (rule restore_experiment), not re-run.
+RESTORE_FROM = config.get("restore_from")
+try:
+    RESTORED = publish.restorable(RESTORE_FROM, CFG) if RESTORE_FROM else []
+except aeconfig.ConfigError as e:
+    raise WorkflowError(str(e)) from None
 
 # Report captions live with their experiment (aebench.experiments); the caption templates in
 # workflow/report/ read them from here, rendered with the experiment's settings.
@@ -131,11 +143,35 @@ def report_category(wildcards):
     return EXPERIMENTS[wildcards.experiment].category
 
 
+def curve_models(experiments):
+    return sorted({m for e in experiments for m in CFG.experiment_models(e)
+                   if CFG.models[m].kind == "autoencoder"})
+
+
 def learning_curve_runs():
-    """The autoencoders the enabled experiments read: their histories make the curves."""
-    models = {m for e in CFG.enabled for m in CFG.experiment_models(e)
-              if CFG.models[m].kind == "autoencoder"}
-    return [d for seeds in model_runs(sorted(models)).values() for d in seeds.values()]
+    """The autoencoders the enabled experiments read: their histories make the curves. Those
+    only restored experiments read come from the published run (learning_curve_histories)."""
+    live = curve_models([e for e in CFG.enabled if e not in RESTORED])
+    return [d for seeds in model_runs(live).values() for d in seeds.values()]
+
+
+def learning_curve_histories():
+    live = set(curve_models([e for e in CFG.enabled if e not in RESTORED]))
+    return [published(run_dir(m, s), "history.csv") for m in curve_models(RESTORED) if m not in live
+            for s in CFG.model_seeds(m)]
+
+
+def published(path, *parts):
+    """Where ``restore_from`` holds a results/ path."""
+    return str(Path(RESTORE_FROM, Path(path).relative_to(paths.RESULTS), *parts))
+
+
+def data_manifests():
+    """Each dataset's manifest (full data or a subset?); from the published run where only
+    restored experiments use the dataset."""
+    live = {CFG.experiment_dataset(e) for e in CFG.enabled if e not in RESTORED}
+    restored = {CFG.experiment_dataset(e) for e in RESTORED} - live
+    return [paths.manifest(d) for d in sorted(live)] + [published(paths.manifest(d)) for d in sorted(restored)]
 
 
 def claim_files():

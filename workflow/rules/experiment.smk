@@ -36,3 +36,41 @@ rule experiment:
         "../../envs/aebench.yaml"
     script:
         "../scripts/experiment.py"
+
+
+# With `restore_from` (a published run), its finished experiments are copied back instead of
+# re-run: a machine that lost results/ trains only what was not published. Same outputs and
+# report entries as rule experiment.
+rule restore_experiment:
+    input:
+        metrics=lambda wc: published(paths.metrics(wc.experiment)),
+        table=lambda wc: published(paths.table(wc.experiment)),
+        table_md=lambda wc: published(paths.table(wc.experiment, "md")),
+        figures=lambda wc: published(paths.figures(wc.experiment)),
+    output:
+        metrics=paths.metrics("{experiment}"),
+        table=report(
+            paths.table("{experiment}"),
+            caption="../report/table.rst",
+            category=report_category,
+        ),
+        table_md=paths.table("{experiment}", "md"),
+        figures=report(
+            directory(paths.figures("{experiment}")),
+            patterns=["{name}.png"],
+            caption="../report/figure.rst",
+            category=report_category,
+        ),
+    wildcard_constraints:
+        experiment=one_of(RESTORED),
+    log:
+        paths.log("restore", "{experiment}"),
+    conda:
+        "../../envs/aebench.yaml"
+    shell:
+        "(cp {input.metrics} {output.metrics} && cp {input.table} {output.table}"
+        " && cp {input.table_md} {output.table_md} && cp -r {input.figures} {output.figures}"
+        " && echo restored {wildcards.experiment} from {input.metrics}) > {log} 2>&1"
+
+
+ruleorder: restore_experiment > experiment

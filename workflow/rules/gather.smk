@@ -6,8 +6,9 @@ rule gather:
     input:
         metrics=[paths.metrics(e) for e in CFG.enabled],
         runs=learning_curve_runs(),
+        histories=learning_curve_histories(),
         claims=claim_files(),
-        manifests=[paths.manifest(d) for d in sorted({CFG.experiment_dataset(e) for e in CFG.enabled})],
+        manifests=data_manifests(),
     output:
         claims=report(paths.CLAIMS, caption="../report/claims.rst", category="Claims"),
         claims_md=paths.CLAIMS_MD,

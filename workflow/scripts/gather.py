@@ -20,9 +20,10 @@ with rule_log(sm.log[0]) as log:
     claims = claims_table.evaluate(claims_table.load(sm.input.claims), long, full)
     write_table(claims, sm.output.claims, sm.output.claims_md)
     hist = []
-    for d in sm.input.runs:
-        h = pd.read_csv(Path(d) / "history.csv")
-        hist.append(h.assign(model=Path(d).parent.name, seed=Path(d).name.removeprefix("seed")))
+    # runs/<model>/seed<k>/history.csv, here or in the published run restored from
+    for f in [Path(d) / "history.csv" for d in sm.input.runs] + [Path(f) for f in sm.input.histories]:
+        h = pd.read_csv(f)
+        hist.append(h.assign(model=f.parent.parent.name, seed=f.parent.name.removeprefix("seed")))
     learning_curves(pd.concat(hist, ignore_index=True) if hist else pd.DataFrame(), sm.output.curves)
     for v, n in claims["verdict"].value_counts().items():
         log(f"claims {v}: {n}")

@@ -1,35 +1,116 @@
-"""Write the pipeline's claims table into README.md (between the results markers).
+"""Write README's results section from a published run (between the results markers).
 
-    python -m aebench.readme README.md results/tables/claims.csv --note "how it was run"
+    python -m aebench.readme README.md results/published/NAME [--quick results/published/QUICK]
 
-The numbers are copied from the gather step's output, never typed; the note records the
-preset, seeds and machine that produced them. Several runs (e.g. one per experiment, when
-the full default does not fit one session) give one table each: repeat the claims file and
-its ``--note`` in the same order. A run's claims for experiments it did not run are left out.
+Everything in the section is read from the run's published files (aebench.publish), never
+typed: a note from its manifest (seeds, commit, machine, dates, CPU-hours), the claims table,
+each experiment's key figure (the first it declares), each experiment's cost and, with
+``--quick``, whether the quick preset reaches the same verdicts. A run still in progress
+shows the claims of its finished experiments, judged as the gather step would.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from . import claims as claims_mod
 from .claims import NOT_JUDGED
+from .experiments import EXPERIMENTS
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
+CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"
 
 
-def render(runs: list[tuple[pd.DataFrame, str]]) -> str:
-    """One note + table per run, keeping only the claims that run measured."""
-    parts = []
-    for claims, note in runs:
-        measured = claims[~claims["verdict"].astype(str).str.startswith(NOT_JUDGED)]
-        parts.append(f"{note}\n\n{measured[[c for c in COLUMNS if c in measured]].to_markdown(index=False)}")
+def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
+    """The run's claims table; for a run in progress, its finished experiments' claims judged
+    from their published metrics (aebench.claims, as gather does), the rest pending."""
+    if (pub / "tables/claims.csv").exists():
+        return pd.read_csv(pub / "tables/claims.csv")
+    done = [e for e, s in manifest["experiments"].items() if s["complete"]]
+    if not done:
+        return pd.DataFrame(columns=COLUMNS)
+    long = pd.concat([pd.read_csv(pub / e / "metrics.csv") for e in done], ignore_index=True)
+    mine = [c for c in claims_mod.load(sorted(str(p) for p in CLAIMS_DIR.glob("*.yaml")))
+            if c["experiment"] in done]
+    return claims_mod.evaluate(mine, long, manifest.get("full_data") or {})
+
+
+def judged(claims: pd.DataFrame) -> pd.DataFrame:
+    return claims[~claims["verdict"].astype(str).str.startswith(NOT_JUDGED)]
+
+
+def note(m: dict) -> str:
+    mach = m["machine"]
+    state = (f"complete, {m['start']} to {m['end']}" if m["complete"] else
+             f"in progress since {m['start']}: {m['jobs_done']}/{m['jobs_total']} jobs done, "
+             f"about {m['estimated_hours_left']} h left")
+    data = ", ".join(f"{d}: {'full' if f else 'subset'}" for d, f in m.get("full_data", {}).items())
+    changed = m.get("training_code_changed_since")
+    return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; commit "
+            f"`{m['commit'][:10]}`; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
+            f"{mach['host']}: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
+            f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours so far."
+            + (f" Training code changed since that commit: {', '.join(changed)}." if changed else
+               " No training code has changed since that commit."))
+
+
+def figures(pub: Path, m: dict, readme_dir: Path) -> str:
+    rows = []
+    for e, s in m["experiments"].items():
+        exp = EXPERIMENTS.get(e)
+        if not (s["complete"] and exp and exp.figures):
+            continue
+        name = next(iter(exp.figures))
+        if (pub / e / "figures" / name).exists():
+            rel = os.path.relpath(pub / e / "figures" / name, readme_dir)
+            rows.append(f"**{exp.category.replace(chr(0x2007), '')}** ({exp.lecture})\n\n"
+                        f"![{e} {name}]({rel})")
+    return "\n\n".join(rows)
+
+
+def costs(pub: Path) -> str:
+    c = pd.read_csv(pub / "costs.csv")
+    t = pd.DataFrame({"experiment": c["experiment"], "jobs done": [f"{d}/{n}" for d, n in zip(c["done"], c["jobs"])],
+                      "CPU-hours": c["cpu_hours"], "wall hours": c["wall_hours"],
+                      "peak RSS (GB)": (c["peak_rss_mb"] / 1024).round(2)})
+    return (t.to_markdown(index=False) + "\n\nA job two experiments share (E6's stacks, read by "
+            "E8) is charged to the first in lecture order; peak RSS is over all the jobs an "
+            "experiment needs; wall hours are the jobs' own times, summed (the run put at most "
+            "two on the machine's cores at once).")
+
+
+def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
+    """Per claim, the full run's verdict beside the quick preset's; agreement over the claims
+    quick can judge (a claim against a full-data anchor is n/a on a subset)."""
+    f, q = full.set_index("id")["verdict"], quick.set_index("id")["verdict"]
+    rows = [{"claim": i, "full": f[i], "quick": q.get(i, "absent"),
+             "same": "yes" if f[i] == q.get(i) else "no"}
+            for i in f.index if f[i] in VERDICTS and q.get(i) in VERDICTS]
+    t = pd.DataFrame(rows, columns=["claim", "full", "quick", "same"])
+    n, same = len(t), int((t["same"] == "yes").sum())
+    return (f"The quick preset gives the full run's verdict on {same} of the {n} claims both "
+            f"judge.\n\n" + t.to_markdown(index=False))
+
+
+def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
+    m = json.loads((pub / "manifest.json").read_text())
+    claims = judged(load_claims(pub, m))
+    parts = [note(m), claims[[c for c in COLUMNS if c in claims]].to_markdown(index=False)
+             if len(claims) else "No experiment has finished yet.",
+             "#### Key figures", figures(pub, m, readme_dir) or "None yet.",
+             "#### What reproducing the lecture costs", costs(pub)]
+    if quick is not None:
+        qm = json.loads((quick / "manifest.json").read_text())
+        parts += ["#### Quick preset against the full run", f"Quick: {note(qm)}",
+                  agreement(load_claims(pub, m), load_claims(quick, qm))]
     return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
 
@@ -44,15 +125,13 @@ def update(readme: Path, block: str) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("readme", type=Path)
-    ap.add_argument("claims", type=Path, nargs="+", help="claims.csv of one or more runs")
-    ap.add_argument("--note", action="append", required=True,
-                    help="how the numbers were produced: one per claims file, same order")
+    ap.add_argument("published", type=Path, help="a published run: results/published/NAME")
+    ap.add_argument("--quick", type=Path, help="a published quick-preset run to compare with")
     a = ap.parse_args(argv)
-    if len(a.note) != len(a.claims):
-        ap.error(f"{len(a.claims)} claims file(s) but {len(a.note)} --note(s): give one note "
-                 "per claims file, in the same order")
-    runs = [(pd.read_csv(c), n) for c, n in zip(a.claims, a.note)]
-    a.readme.write_text(update(a.readme, render(runs)))
+    for d in [a.published] + ([a.quick] if a.quick else []):
+        if not (d / "manifest.json").exists():
+            ap.error(f"{d}: no manifest.json; publish the run first (python -m aebench.publish)")
+    a.readme.write_text(update(a.readme, render(a.published, a.readme.resolve().parent, a.quick)))
 
 
 if __name__ == "__main__":

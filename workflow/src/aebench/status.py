@@ -75,7 +75,7 @@ def load_config(directory=".", configfiles=(), overrides=()) -> aeconfig.Config:
     if overrides:
         from snakemake.cli import parse_config
 
-        update_config(config, parse_config(list(overrides)))
+        update_config(config, aeconfig.from_command_line(parse_config(list(overrides))))
     return aeconfig.load(config)
 
 

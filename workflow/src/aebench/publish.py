@@ -1,0 +1,327 @@
+"""Publish a run's small files, experiment by experiment, while it goes on.
+
+    python -m aebench.publish NAME [--directory RUN] [--to DIR] [--configfile ...] [--config ...]
+
+Pass the config flags given to snakemake (as for ``python -m aebench.status``). Each call
+copies, under ``results/published/NAME/`` (or ``--to``):
+
+- every finished experiment (all its jobs done): ``<exp>/metrics.csv``, ``table.{csv,md}``,
+  ``figures/``; unfinished ones wait for a later call;
+- every finished fit's ``run.json``, ``metrics.json`` and ``history.csv`` (no models, no codes)
+  and each dataset's manifest: what ``restore_from`` needs to rebuild the claims and report;
+- ``jobs.csv``: every job's state, attempts, wall and CPU seconds and peak RSS (a fit's
+  attempts summed from :mod:`aebench.ledger`; other jobs from their benchmark file);
+  ``costs.csv``: the same per experiment;
+- once gather has run: ``claims.{csv,md}``, ``summary.csv``, the learning curves and, if built
+  (``snakemake --report results/report.html``), the HTML report;
+- ``manifest.json`` and ``progress.md``: commit, config and its hash, machine, seeds, start
+  and end, CPU-hours, jobs done out of total, the estimated time left.
+
+A new machine that lost ``results/`` then re-runs only what is missing: set
+``restore_from: results/published/NAME`` and the finished experiments are copied back
+instead of being trained again (the config must be the one the run was made with).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import config as aeconfig
+from . import ledger, paths, status
+
+MANIFEST = "manifest.json"
+# Keys that say where and how fast a run goes, not what it computes: a published run restores
+# into a config that differs only in these.
+RUNTIME_KEYS = ("data_mirror", "allow_download", "restore_from", "device", "gpu", "gpu_model",
+                "threads")
+# The code a finished fit depends on: if any of it changed after the run's commit, the
+# published numbers are not those of the code now checked in (the manifest says so).
+TRAINING_CODE = ("workflow/src/aebench/kinds", "workflow/src/aebench/datasets",
+                 "workflow/src/aebench/train.py", "workflow/src/aebench/nets.py",
+                 "workflow/src/aebench/pretrain.py", "workflow/src/aebench/rbm.py",
+                 "workflow/src/aebench/finetune.py", "workflow/src/aebench/runs.py",
+                 "workflow/src/aebench/checkpoint.py", "workflow/src/aebench/spec.py",
+                 "workflow/src/aebench/variants.py", "workflow/src/aebench/metrics.py",
+                 "workflow/scripts/fit.py", "workflow/scripts/prepare_data.py")
+SMALL_BYTES = 2_000_000  # no single published file is larger (the report may be, and is kept)
+
+
+def config_hash(raw: dict) -> str:
+    """What the run computes, as a short hash: the parsed config without :data:`RUNTIME_KEYS`."""
+    what = {k: v for k, v in raw.items() if k not in RUNTIME_KEYS and not k.startswith("_")}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                   if line.startswith("MemTotal")), 0)
+    return {"host": socket.gethostname(), "platform": platform.platform(), "cpu": cpu,
+            "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
+            "python": platform.python_version(), "torch": _version("torch")}
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _version(pkg: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _bench(path: Path) -> dict:
+    """A Snakemake benchmark file: wall (s), CPU seconds and peak RSS (MB); its mtime ends it."""
+    try:
+        b = pd.read_csv(path, sep="\t")
+        return {"wall_seconds": float(b["s"].iloc[-1]), "cpu_seconds": float(b["cpu_time"].iloc[-1]),
+                "max_rss_mb": float(b["max_rss"].iloc[-1]), "end": path.stat().st_mtime}
+    except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError):
+        return {}
+
+
+def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
+    """One row per job: state, attempts, wall and CPU seconds, peak RSS, start and end."""
+    rows = []
+    for j in jobs.values():
+        row = {"job": j.name, "rule": j.kind if j.kind in ("data", "experiment", "gather") else "fit",
+               "model": j.model, "state": j.state}
+        b = _bench(root / j.bench) if j.state == "done" else {}
+        att = root / paths.attempts(j.model, j.name.rsplit("seed", 1)[-1]) if j.model else None
+        if att is not None and any(att.glob("attempt*.json")):
+            recs = [json.loads(p.read_text()) for p in sorted(att.glob("attempt*.json"))]
+            row.update(ledger.total(att), source="attempts", start=min(r["start"] for r in recs),
+                       end=max(r["end"] for r in recs))
+        elif b:
+            row.update(attempts=1, source="benchmark", wall_seconds=b["wall_seconds"],
+                       cpu_seconds=b["cpu_seconds"], max_rss_mb=b["max_rss_mb"],
+                       start=b["end"] - b["wall_seconds"], end=b["end"])
+        rows.append(row)
+    cols = ["job", "rule", "model", "state", "attempts", "wall_seconds", "cpu_seconds",
+            "max_rss_mb", "start", "end", "source"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd.DataFrame:
+    """Per experiment: its jobs done, the CPU-hours and wall hours of the jobs it is the first
+    (in lecture order) to need (a shared model, E6's stacks read by E8, is charged once), and
+    the largest peak RSS among all its jobs."""
+    by_job = jobs_df.set_index("job")
+    charged: set[str] = set()
+    rows = []
+    for exp, names in per_exp.items():
+        own = [n for n in names if n not in charged]
+        charged.update(names)
+        mine, all_ = by_job.loc[own], by_job.loc[names]
+        rows.append({"experiment": exp, "jobs": len(names),
+                     "done": int((all_["state"] == "done").sum()),
+                     "jobs_charged": len(own),
+                     "cpu_hours": round(mine["cpu_seconds"].sum() / 3600, 3),
+                     "wall_hours": round(mine["wall_seconds"].sum() / 3600, 3),
+                     "peak_rss_mb": all_["max_rss_mb"].max()})
+    return pd.DataFrame(rows)
+
+
+def _copy(src: Path, dst: Path) -> bool:
+    if not src.exists():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".*"))  # no Snakemake stamps
+    else:
+        shutil.copy2(src, dst)
+    return True
+
+
+def _stamp(t: float | None) -> str | None:
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = None,
+            repo=None) -> dict:
+    """Copy what ``root``'s run has finished into ``dest``; returns the manifest."""
+    root, dest = Path(root), Path(dest)
+    repo = Path(repo) if repo is not None else Path(__file__).resolve().parents[3]
+    jobs, per_exp = status.plan(cfg)
+    locked = status.survey(root, jobs)
+    est = status.estimate(jobs, cores or os.cpu_count() or 1)
+    dest.mkdir(parents=True, exist_ok=True)
+
+    complete = {e: all(jobs[n].state == "done" for n in names) for e, names in per_exp.items()}
+    for exp, done in complete.items():
+        if done:
+            for f in (paths.metrics(exp), paths.table(exp), paths.table(exp, "md"), paths.figures(exp)):
+                _copy(root / f, dest / Path(f).relative_to(paths.RESULTS))
+    for j in jobs.values():
+        if j.state != "done":
+            continue
+        if j.model:
+            for f in ("run.json", "metrics.json", "history.csv"):
+                _copy(root / j.output / f, dest / Path(j.output).relative_to(paths.RESULTS) / f)
+        elif j.kind == "data":
+            ds = j.where[1]
+            _copy(root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS))
+
+    jobs_df = job_costs(root, jobs)
+    jobs_df.assign(start=jobs_df["start"].map(_stamp), end=jobs_df["end"].map(_stamp)).to_csv(
+        dest / "jobs.csv", index=False)
+    costs = experiment_costs(jobs_df, per_exp)
+    costs.to_csv(dest / "costs.csv", index=False)
+
+    finished = jobs["gather"].state == "done"
+    if finished:
+        for f in (paths.CLAIMS, paths.CLAIMS_MD, paths.SUMMARY, paths.LEARNING_CURVES):
+            _copy(root / f, dest / Path(f).relative_to(paths.RESULTS))
+        report = root / paths.RESULTS / "report.html"
+        if report.exists() and report.stat().st_mtime >= (root / paths.CLAIMS).stat().st_mtime:
+            _copy(report, dest / "report.html")
+    commit = _git(root, "rev-parse", "HEAD")
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *TRAINING_CODE)
+    changed = (_git(repo, "diff", "--name-only", commit, "HEAD", "--", *TRAINING_CODE).split()
+               if commit else [])
+    done = jobs_df[jobs_df["state"] == "done"]
+    n_done = int((jobs_df["state"] == "done").sum())
+    manifest = {
+        "name": name,
+        "commit": commit,
+        "training_code_uncommitted": bool(dirty),
+        # checked in the checkout that publishes: code a finished fit depends on, changed since
+        "training_code_changed_since": changed,
+        "config_hash": config_hash(cfg.raw),
+        "config": {k: v for k, v in cfg.raw.items() if not k.startswith("_")},
+        "seeds": cfg.seeds,
+        "full_data": _full_data(dest),
+        "machine": machine(),
+        "start": _stamp(jobs_df["start"].min()),
+        "end": _stamp(jobs_df["end"].max()) if finished else None,
+        # so far: the attempts of running and interrupted fits count too
+        "cpu_hours": round(jobs_df["cpu_seconds"].sum() / 3600, 3),
+        "job_wall_hours": round(done["wall_seconds"].sum() / 3600, 3),
+        "jobs_done": n_done,
+        "jobs_total": len(jobs_df),
+        "complete": finished and n_done == len(jobs_df),
+        "experiments": {e: {"complete": c, "jobs_done": int(costs.set_index("experiment").loc[e, "done"]),
+                            "jobs": len(per_exp[e])} for e, c in complete.items()},
+        "estimated_hours_left": None if finished else round(est["seconds"] / 3600, 2),
+        "jobs_not_timed": 0 if finished else est["unknown"] + est["bases"]["median"],
+        "snakemake_running": locked,
+        "published_at": _stamp(time.time()),
+    }
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (dest / "progress.md").write_text(progress(manifest, costs))
+    big = [str(p.relative_to(dest)) for p in dest.rglob("*")
+           if p.is_file() and p.stat().st_size > SMALL_BYTES and p.name != "report.html"]
+    if big:
+        raise SystemExit(f"publish: {', '.join(big)} over {SMALL_BYTES // 10**6} MB: only small "
+                         "files belong under results/published/")
+    return manifest
+
+
+def _full_data(dest: Path) -> dict:
+    out = {}
+    for f in sorted((dest / "data").glob("*.json")):
+        out[f.stem] = json.loads(f.read_text()).get("full_data")
+    return out
+
+
+def progress(m: dict, costs: pd.DataFrame) -> str:
+    """The progress record: jobs done, CPU-hours so far, time left, per experiment."""
+    state = "complete" if m["complete"] else (
+        f"in progress, about {m['estimated_hours_left']} h left on "
+        f"{m['machine']['cores']} core(s), estimated from the finished jobs' times; "
+        f"{m['jobs_not_timed']} job(s) have no finished job of their model or kind to go by")
+    t = costs.assign(done=[f"{d}/{n}" for d, n in zip(costs["done"], costs["jobs"])],
+                     complete=[m["experiments"][e]["complete"] for e in costs["experiment"]])
+    return (f"# Run {m['name']}: {state}\n\n"
+            f"- commit {m['commit'][:12]}, config hash {m['config_hash']}, seeds {m['seeds']}\n"
+            f"- machine: {m['machine']['host']}, {m['machine']['cpu']}, {m['machine']['cores']} "
+            f"cores, {m['machine']['memory_gib']} GiB, torch {m['machine']['torch']}\n"
+            f"- started {m['start']}" + (f", ended {m['end']}" if m["end"] else "") + "\n"
+            f"- jobs done: {m['jobs_done']}/{m['jobs_total']}; CPU-hours so far: {m['cpu_hours']}; "
+            f"job wall hours: {m['job_wall_hours']}\n"
+            f"- published at {m['published_at']}\n\n"
+            + t[["experiment", "done", "complete", "cpu_hours", "wall_hours", "peak_rss_mb"]]
+            .to_markdown(index=False) + "\n")
+
+
+def restorable(directory, cfg: aeconfig.Config) -> list[str]:
+    """The enabled experiments a published run holds complete; it must have been made with
+    this config (up to :data:`RUNTIME_KEYS`), or its numbers would not be this run's."""
+    d = Path(directory)
+    try:
+        m = json.loads((d / MANIFEST).read_text())
+    except (OSError, ValueError) as e:
+        raise aeconfig.ConfigError(f"restore_from: {d} holds no readable {MANIFEST} ({e}); give a "
+                                   "directory written by python -m aebench.publish",
+                                   ("restore_from",)) from None
+    if m.get("config_hash") != config_hash(cfg.raw):
+        theirs = m.get("config", {})
+        diff = sorted(k for k in set(theirs) | set(cfg.raw) if k not in RUNTIME_KEYS
+                      and not k.startswith("_") and theirs.get(k) != cfg.raw.get(k))
+        raise aeconfig.ConfigError(
+            f"restore_from: {d} was made with another config (it differs in: {', '.join(diff)}); "
+            "pass the config flags that run was made with, or leave restore_from out",
+            ("restore_from",))
+    return [e for e in cfg.enabled if m["experiments"].get(e, {}).get("complete")
+            and (d / Path(paths.metrics(e)).relative_to(paths.RESULTS)).exists()]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m aebench.publish",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("name", help="the run's name: results/published/NAME")
+    ap.add_argument("--directory", "-d", default=".", help="the run's working directory")
+    ap.add_argument("--to", help="where to publish (default: <directory>/results/published/NAME)")
+    ap.add_argument("--configfile", "--configfiles", nargs="+", action="extend", default=[],
+                    help="the config files passed to snakemake, in the same order")
+    ap.add_argument("--config", "-C", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                    help="the --config overrides passed to snakemake")
+    ap.add_argument("--cores", "-c", type=int, help="cores the run uses, for the estimate")
+    args = ap.parse_args(argv)
+    try:
+        cfg = status.load_config(args.directory, args.configfile, args.config)
+    except (aeconfig.ConfigError, OSError, ValueError) as e:
+        print(f"aebench.publish: {e}", file=sys.stderr)
+        return 2
+    dest = Path(args.to) if args.to else Path(args.directory) / paths.RESULTS / "published" / args.name
+    m = publish(args.directory, dest, args.name, cfg, cores=args.cores)
+    print((dest / "progress.md").read_text())
+    print(f"published to {dest}")
+    return 0 if m["jobs_total"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
