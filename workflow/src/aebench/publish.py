@@ -209,14 +209,22 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         if report.exists() and report.stat().st_mtime >= (root / paths.CLAIMS).stat().st_mtime:
             _copy(report, dest / "report.html")
     commit = _git(root, "rev-parse", "HEAD")
+    # A run resumed on a new machine may go on at a later commit: every commit it ran at is
+    # listed, and the training code is compared from the first of them.
+    try:
+        commits = json.loads((dest / MANIFEST).read_text()).get("commits", [])
+    except (OSError, ValueError):
+        commits = []
+    commits += [commit] if commit and commit not in commits else []
     dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *TRAINING_CODE)
-    changed = (_git(repo, "diff", "--name-only", commit, "HEAD", "--", *TRAINING_CODE).split()
-               if commit else [])
+    changed = (_git(repo, "diff", "--name-only", commits[0], "HEAD", "--", *TRAINING_CODE).split()
+               if commits else [])
     done = jobs_df[jobs_df["state"] == "done"]
     n_done = int((jobs_df["state"] == "done").sum())
     manifest = {
         "name": name,
-        "commit": commit,
+        "commit": commits[0] if commits else "",
+        "commits": commits,
         "training_code_uncommitted": bool(dirty),
         # checked in the checkout that publishes: code a finished fit depends on, changed since
         "training_code_changed_since": changed,

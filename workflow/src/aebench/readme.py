@@ -54,12 +54,13 @@ def note(m: dict) -> str:
              f"about {m['estimated_hours_left']} h left")
     data = ", ".join(f"{d}: {'full' if f else 'subset'}" for d, f in m.get("full_data", {}).items())
     changed = m.get("training_code_changed_since")
-    return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; commit "
-            f"`{m['commit'][:10]}`; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
+    commits = m.get("commits") or [m["commit"]]
+    return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; "
+            f"commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c[:10]}`' for c in commits)}; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
             f"{mach['host']}: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
             f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours so far."
-            + (f" Training code changed since that commit: {', '.join(changed)}." if changed else
-               " No training code has changed since that commit."))
+            + (f" Training code changed since the run's first commit: {', '.join(changed)}."
+               if changed else " No training code has changed since the run's first commit."))
 
 
 def figures(pub: Path, m: dict, readme_dir: Path) -> str:
@@ -83,8 +84,7 @@ def costs(pub: Path) -> str:
                       "peak RSS (GB)": (c["peak_rss_mb"] / 1024).round(2)})
     return (t.to_markdown(index=False) + "\n\nA job two experiments share (E6's stacks, read by "
             "E8) is charged to the first in lecture order; peak RSS is over all the jobs an "
-            "experiment needs; wall hours are the jobs' own times, summed (the run put at most "
-            "two on the machine's cores at once).")
+            "experiment needs; wall hours are the jobs' own times, summed.")
 
 
 def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
