@@ -14,10 +14,13 @@ def pytest_addoption(parser):
     parser.addoption("--runslurm", action="store_true",
                      help="also run the smoke preset on a real one-node SLURM cluster "
                           "(installs Debian's slurm packages when missing; needs root)")
+    parser.addoption("--runreadme", action="store_true",
+                     help="also run every command README.md shows, on the smoke preset, in a "
+                          "copy of the checkout with a fresh plain install (pip install -e .)")
 
 
 def pytest_collection_modifyitems(config, items):
-    for mark, option in (("slow", "--runslow"), ("slurm", "--runslurm")):
+    for mark, option in (("slow", "--runslow"), ("slurm", "--runslurm"), ("readme", "--runreadme")):
         if config.getoption(option):
             continue
         skip = pytest.mark.skip(reason=f"{mark}: run with {option}")
