@@ -14,15 +14,20 @@ def pytest_addoption(parser):
     parser.addoption("--runslurm", action="store_true",
                      help="also run the smoke preset on a real one-node SLURM cluster "
                           "(installs Debian's slurm packages when missing; needs root)")
+    parser.addoption("--runreadme", action="store_true",
+                     help="also run every command README.md shows, on the smoke preset, in a "
+                          "copy of the checkout with a fresh plain install (pip install -e .)")
 
 
 def pytest_collection_modifyitems(config, items):
-    for mark, option in (("slow", "--runslow"), ("slurm", "--runslurm")):
+    for mark, option in (("slow", "--runslow"), ("slurm", "--runslurm"), ("readme", "--runreadme")):
         if config.getoption(option):
             continue
         skip = pytest.mark.skip(reason=f"{mark}: run with {option}")
         for item in items:
-            if mark in item.keywords:
+            # the marker itself: item.keywords also holds directory names (a checkout in
+            # a directory named "readme" or "slow" would skip everything)
+            if item.get_closest_marker(mark):
                 item.add_marker(skip)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import tempfile
@@ -27,7 +28,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (throughput, retrieval)")
     ap.add_argument("--cores", type=int, default=2, help="pipeline: snakemake --cores")
     ap.add_argument("--preset", default="quick", help="pipeline: preset to run (quick, smoke, ...)")
-    ap.add_argument("--no-pythae", action="store_true", help="throughput without the pythae contender")
+    ap.add_argument("--no-pythae", action="store_true",
+                    help="throughput without the pythae contender (also when pythae is not installed)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/aebench-bench"),
                     help="pipeline: where the private copy of the workflow runs")
     ap.add_argument("--out", type=Path, default=REPO / "results" / "bench",
@@ -52,11 +54,16 @@ def main(argv=None) -> int:
         from aebench.datasets import prepare
         from . import throughput
 
+        with_pythae = not a.no_pythae and importlib.util.find_spec("pythae") is not None
+        if not a.no_pythae and not with_pythae:
+            print("throughput: pythae is not installed (pip install -e '.[bench]'), so its "
+                  "contender and rows are left out", flush=True)
+
         with tempfile.TemporaryDirectory() as raw:
             p, _, _ = prepare("mnist", raw, a.mirror, False)
         for dev in devices:
             res = throughput.measure(p.x_train[:a.n_train], p.x_val, epochs=a.epochs, device=dev,
-                                     threads=a.threads, with_pythae=not a.no_pythae)
+                                     threads=a.threads, with_pythae=with_pythae)
             rows += throughput.rows(res, dev)
     if "retrieval" in parts:
         from . import retrieval
