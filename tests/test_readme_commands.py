@@ -25,6 +25,7 @@ which this test is part of, and the SLURM profile, which tests/test_slurm.py run
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -44,6 +45,7 @@ PROGRAMS = {"python", "python3", "pip", "pip3", "snakemake", "pytest", "conda", 
             "sh", "source", "docker", "make", "git", "sbatch", "srun", "apt-get", "sudo"}
 
 SMOKE = "workflow/presets/smoke.yaml"
+PUBLISHED = "smoke-readme"  # the name the smoke run is published under
 MIRROR_ARG = "data_mirror=../shared/data"
 RUN_FLAGS = ["--cores", "2", "--configfile", SMOKE, "--config", MIRROR_ARG]
 SUITE = ("the test suite, which this test is part of; README's test command is .ci/run's "
@@ -65,8 +67,6 @@ COVERED = {
     # What a run produces
     ".venv/bin/snakemake --report results/report.html":
         "run on the smoke run: a non-empty HTML report",
-    "python -m aebench.readme README.md <claims.csv>... --note ...":
-        "run on the smoke run's claims.csv with a note: the table lands between the markers",
     # Presets
     "snakemake --cores 8": "on the smoke config: nothing left to do; also dry-run as written",
     "snakemake --cores 2 --configfile workflow/presets/quick.yaml":
@@ -78,6 +78,13 @@ COVERED = {
     "snakemake --workflow-profile workflow/profiles/local": "on the smoke config: nothing left to do",
     "snakemake ... --rerun-incomplete": "with the smoke run's flags: nothing left to do",
     "python -m aebench.status": "with the smoke run's flags: exit 0, every experiment 100% done",
+    "python -m aebench.publish <name>":
+        "with the smoke run's flags, <name> = smoke-readme: a complete manifest and the report",
+    "python -m aebench.readme README.md results/published/<name> --quick results/published/<quick run>":
+        "on the published smoke run (also as the quick run): the note, claims table and "
+        "agreement land between the markers",
+    "snakemake --cores 8 --config restore_from=results/published/<name>":
+        "in a second fresh copy holding only the published smoke run: no fit, the same claims",
     ".venv/bin/pip install -e '.[slurm]'": f"not run here: {SLURM}",
     ".venv/bin/snakemake --workflow-profile workflow/profiles/slurm": f"not run here: {SLURM}",
     "pytest --runslurm": f"not run here: {SUITE}",
@@ -223,7 +230,7 @@ def rewrite_snakemake(args: list[str]) -> list[str]:
 
 def plan(c: Command) -> Step:
     """The step a README command becomes; AssertionError for a form this test cannot run."""
-    argv = shlex.split(c.text.replace("<claims.csv>...", "results/tables/claims.csv"))
+    argv = shlex.split(c.text.replace("<name>", PUBLISHED).replace("<quick run>", PUBLISHED))
     prog = argv[0].removeprefix(".venv/bin/")
     module = argv[2] if prog in ("python", "python3") and argv[1:2] == ["-m"] and len(argv) > 2 else None
     if c.text in COVERED and COVERED[c.text].startswith("not run here: "):
@@ -238,6 +245,8 @@ def plan(c: Command) -> Step:
         args = argv[1:]
         if "--workflow-profile" in args and "slurm" in args[args.index("--workflow-profile") + 1]:
             return Step(c, reason=SLURM)
+        if any(a.startswith("restore_from=") for a in args):
+            return Step(c, ["snakemake", *rewrite_snakemake(args)], form="restore")
         step = Step(c, ["snakemake", *rewrite_snakemake(args)], form="snakemake")
         runs_jobs = not {"--report", "--lint", "-n", "--dry-run", "--unlock"} & set(args)
         step.checks["runs_jobs"] = runs_jobs
@@ -254,10 +263,9 @@ def plan(c: Command) -> Step:
         return step
     if module == "aebench.status":
         return Step(c, [*argv, "--configfile", SMOKE, "--config", MIRROR_ARG], form="status")
+    if module == "aebench.publish":
+        return Step(c, [*argv, "--configfile", SMOKE, "--config", MIRROR_ARG], form="publish")
     if module == "aebench.readme":
-        note = argv.index("--note")
-        assert argv[note + 1] == "...", c.text
-        argv = [*argv[:note + 1], "smoke preset (test_readme_commands)", *argv[note + 2:]]
         return Step(c, argv, form="readme")
     if module == "aebench_bench":
         if "--parts" not in argv:  # all parts: see COVERED
@@ -355,10 +363,10 @@ class Fresh:
     root: Path
     env: dict
 
-    def run(self, argv: list[str], why: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    def run(self, argv: list[str], why: str, timeout: float = 1800, cwd=None) -> subprocess.CompletedProcess:
         """Runs argv in the copy; prints its time and exit status (pytest -s shows them live)."""
         t0 = time.monotonic()
-        r = subprocess.run(argv, cwd=self.root, env=self.env, capture_output=True, text=True,
+        r = subprocess.run(argv, cwd=cwd or self.root, env=self.env, capture_output=True, text=True,
                            timeout=timeout)
         print(f"{time.monotonic() - t0:7.1f} s  rc {r.returncode}  {why:>10}: {shlex.join(argv)}",
               flush=True)
@@ -417,6 +425,8 @@ def check(f: Fresh, s: Step, first_run: bool) -> str | None:
         r = f.run(s.dry_run, f"line {s.command.line}, as written", timeout=900)
         if r.returncode != 0:
             return f"{where}\n  as written, dry run ({shlex.join(s.dry_run)}) failed\n{tail(r)}"
+    if s.form == "restore":
+        return check_restore(f, s, where)
     r = f.run(s.argv, f"line {s.command.line}", timeout=7200 if first_run else 1800)
     out = r.stdout + r.stderr
     if s.form == "bench":
@@ -447,11 +457,32 @@ def check(f: Fresh, s: Step, first_run: bool) -> str | None:
         labels = {label for label, _, _ in rows}
         if "all" not in labels or any(done != total for _, done, total in rows) or "note:" in r.stdout:
             return f"{where}\n  expected every experiment and 'all' 100% done\n{tail(r)}"
+    elif s.form == "publish":
+        pub = f.root / "results" / "published" / PUBLISHED
+        m = json.loads((pub / "manifest.json").read_text()) if (pub / "manifest.json").exists() else {}
+        if not m.get("complete") or not (pub / "report.html").exists():
+            return f"{where}\n  no complete published run with its report at {pub}\n{tail(r)}"
     elif s.form == "readme":
         text = (f.root / "README.md").read_text()
         block = text[text.index("<!-- results:start -->"):text.index("<!-- results:end -->")]
-        if "smoke preset (test_readme_commands)" not in block or "| id " not in block:
-            return f"{where}\n  no claims table in README.md\n{block[:2000]}"
+        if f"Run `{PUBLISHED}`" not in block or "| id " not in block or "#### Quick" not in block:
+            return f"{where}\n  no note, claims table or agreement in README.md\n{block[:2000]}"
+    return None
+
+
+def check_restore(f: Fresh, s: Step, where: str) -> str | None:
+    """A new machine: a second copy of the tracked files holding the published run (as a
+    clone of a repository that committed it would) and no results otherwise."""
+    other = f.root.parent / "restored"
+    copy_checkout(other)
+    shutil.copytree(f.root / "results" / "published", other / "results" / "published")
+    r = f.run(s.argv, f"line {s.command.line}, new copy", cwd=other)
+    out = r.stdout + r.stderr
+    if r.returncode != 0 or "rule fit" in out or "rule restore_experiment" not in out:
+        return f"{where}\n  expected only restores and gather, no training\n{tail(r)}"
+    claims = "results/tables/claims.csv"
+    if (other / claims).read_text() != (f.root / claims).read_text():
+        return f"{where}\n  the restored claims table differs from the run's"
     return None
 
 
