@@ -82,6 +82,17 @@ def test_restore_from_rebuilds_claims_and_report_without_training(published, smo
     for exp in cfg.enabled:
         for fig in (dest / exp / "figures").glob("*.png"):
             assert fig.name in html
+    # publishing the restored run again (a run resumed on a new machine) keeps what the first
+    # machine measured: restored experiments stay complete, their jobs' costs stay recorded
+    again = tmp_path / "again"
+    shutil.copytree(dest, again)
+    cfg2 = status.load_config(work, ["workflow/presets/smoke.yaml"], [f"restore_from={dest}"])
+    m2 = publish.publish(work, again, "smoke-test", cfg2, cores=2)
+    assert m2["complete"] and m2["jobs_done"] == m["jobs_total"]
+    assert all(m2["experiments"][e]["complete"] for e in cfg.enabled)
+    before, after = (pd.read_csv(d / "jobs.csv").set_index("job") for d in (dest, again))
+    fits = before.index[before["rule"] == "fit"]
+    pd.testing.assert_frame_equal(after.loc[fits], before.loc[fits], check_dtype=False)
 
 
 def test_restore_reruns_only_what_was_not_published(published, tmp_path):

@@ -151,6 +151,24 @@ def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd
     return pd.DataFrame(rows)
 
 
+def carry_over(jobs_df: pd.DataFrame, previous: Path) -> pd.DataFrame:
+    """Jobs an earlier publication of this run recorded as done stay done: a run resumed on a
+    new machine restores its published experiments (``restore_from``) without their fits,
+    and their costs and results were measured once already."""
+    if not previous.exists():
+        return jobs_df
+    old = pd.read_csv(previous).set_index("job")
+    for col in ("start", "end"):  # written as ISO times
+        old[col] = pd.to_datetime(old[col], utc=True).map(lambda t: t.timestamp() if pd.notna(t) else None)
+    out = jobs_df.set_index("job")
+    keep = [j for j in out.index if out.loc[j, "state"] != "done" and j in old.index
+            and old.loc[j, "state"] == "done"]
+    out = out.astype(object)
+    out.loc[keep, :] = old.loc[keep, out.columns].astype(object)
+    return out.reset_index().astype({c: float for c in ("attempts", "wall_seconds", "cpu_seconds",
+                                                        "max_rss_mb", "start", "end")})
+
+
 def _copy(src: Path, dst: Path) -> bool:
     if not src.exists():
         return False
@@ -180,7 +198,9 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     est = status.estimate(jobs, cores or os.cpu_count() or 1)
     dest.mkdir(parents=True, exist_ok=True)
 
-    complete = {e: all(jobs[n].state == "done" for n in names) for e, names in per_exp.items()}
+    jobs_df = carry_over(job_costs(root, jobs), dest / "jobs.csv")
+    state = jobs_df.set_index("job")["state"]
+    complete = {e: bool((state[names] == "done").all()) for e, names in per_exp.items()}
     for exp, done in complete.items():
         if done:
             for f in (paths.metrics(exp), paths.table(exp), paths.table(exp, "md"), paths.figures(exp)):
@@ -195,7 +215,6 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
             ds = j.where[1]
             _copy(root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS))
 
-    jobs_df = job_costs(root, jobs)
     jobs_df.assign(start=jobs_df["start"].map(_stamp), end=jobs_df["end"].map(_stamp)).to_csv(
         dest / "jobs.csv", index=False)
     costs = experiment_costs(jobs_df, per_exp)
@@ -219,7 +238,6 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *TRAINING_CODE)
     changed = (_git(repo, "diff", "--name-only", commits[0], "HEAD", "--", *TRAINING_CODE).split()
                if commits else [])
-    done = jobs_df[jobs_df["state"] == "done"]
     n_done = int((jobs_df["state"] == "done").sum())
     manifest = {
         "name": name,
@@ -237,7 +255,7 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         "end": _stamp(jobs_df["end"].max()) if finished else None,
         # so far: the attempts of running and interrupted fits count too
         "cpu_hours": round(jobs_df["cpu_seconds"].sum() / 3600, 3),
-        "job_wall_hours": round(done["wall_seconds"].sum() / 3600, 3),
+        "job_wall_hours": round(jobs_df.loc[jobs_df["state"] == "done", "wall_seconds"].sum() / 3600, 3),
         "jobs_done": n_done,
         "jobs_total": len(jobs_df),
         "complete": finished and n_done == len(jobs_df),
