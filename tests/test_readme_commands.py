@@ -475,7 +475,8 @@ def check_restore(f: Fresh, s: Step, where: str) -> str | None:
     clone of a repository that committed it would) and no results otherwise."""
     other = f.root.parent / "restored"
     copy_checkout(other)
-    shutil.copytree(f.root / "results" / "published", other / "results" / "published")
+    pub = Path("results") / "published" / PUBLISHED  # beside any run the checkout publishes
+    shutil.copytree(f.root / pub, other / pub)
     r = f.run(s.argv, f"line {s.command.line}, new copy", cwd=other)
     out = r.stdout + r.stderr
     if r.returncode != 0 or "rule fit" in out or "rule restore_experiment" not in out:
