@@ -54,9 +54,9 @@ def note(m: dict) -> str:
              f"about {m['estimated_hours_left']} h left")
     data = ", ".join(f"{d}: {'full' if f else 'subset'}" for d, f in m.get("full_data", {}).items())
     changed = m.get("training_code_changed_since")
-    commits = m.get("commits") or [m["commit"]]
+    commits = m.get("commits") or ([m["commit"]] if m.get("commit") else ["(not a git checkout)"])
     return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; "
-            f"commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c[:10]}`' for c in commits)}; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
+            f"commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c[:10] if len(c) == 40 else c}`' for c in commits)}; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
             f"{mach['host']}: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
             f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours so far."
             + (f" Training code changed since the run's first commit: {', '.join(changed)}."
@@ -102,9 +102,14 @@ def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
 
 def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
     m = json.loads((pub / "manifest.json").read_text())
-    claims = judged(load_claims(pub, m))
-    parts = [note(m), claims[[c for c in COLUMNS if c in claims]].to_markdown(index=False)
-             if len(claims) else "No experiment has finished yet.",
+    every = load_claims(pub, m)
+    claims = judged(every)
+    skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
+    table = (claims[[c for c in COLUMNS if c in claims]].to_markdown(index=False) if len(claims)
+             else "No claim judged." if len(every) else "No experiment has finished yet.")
+    if len(skipped):  # e.g. fewer than 3 seeds, or an anchor for the full data on a subset
+        table += "\n\nClaims not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + "."
+    parts = [note(m), table,
              "#### Key figures", figures(pub, m, readme_dir) or "None yet.",
              "#### What reproducing the lecture costs", costs(pub)]
     if quick is not None:
