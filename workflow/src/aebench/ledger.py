@@ -71,9 +71,12 @@ def attempt(directory, fresh: bool, interval: float = INTERVAL):
 
 
 def total(directory) -> dict:
-    """Sum of a job's attempts: count, wall and CPU seconds; the largest peak RSS."""
+    """Sum of a job's attempts: count, wall and CPU seconds; the largest peak RSS; when the
+    first began and the last ended (None without attempts)."""
     recs = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("attempt*.json"))]
     return {"attempts": len(recs),
+            "start": min((r["start"] for r in recs), default=None),
+            "end": max((r["end"] for r in recs), default=None),
             "wall_seconds": round(sum(r["wall_seconds"] for r in recs), 2),
             "cpu_seconds": round(sum(r["cpu_seconds"] for r in recs), 2),
             "max_rss_mb": max((r["max_rss_mb"] for r in recs), default=float("nan"))}

@@ -117,10 +117,9 @@ def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
                "model": j.model, "state": j.state}
         b = _bench(root / j.bench) if j.state == "done" else {}
         att = root / paths.attempts(j.model, j.name.rsplit("seed", 1)[-1]) if j.model else None
-        if att is not None and any(att.glob("attempt*.json")):
-            recs = [json.loads(p.read_text()) for p in sorted(att.glob("attempt*.json"))]
-            row.update(ledger.total(att), source="attempts", start=min(r["start"] for r in recs),
-                       end=max(r["end"] for r in recs))
+        spent = ledger.total(att) if att is not None else {"attempts": 0}
+        if spent["attempts"]:
+            row.update(spent, source="attempts")
         elif b:
             row.update(attempts=1, source="benchmark", wall_seconds=b["wall_seconds"],
                        cpu_seconds=b["cpu_seconds"], max_rss_mb=b["max_rss_mb"],
