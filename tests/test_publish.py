@@ -13,7 +13,8 @@ from aebench import publish, status
 
 def publish_smoke(smoke_run, dest):
     cfg = status.load_config(smoke_run, ["workflow/presets/smoke.yaml"])
-    return cfg, publish.publish(smoke_run, dest, "smoke-test", cfg, cores=2)
+    return cfg, publish.publish(smoke_run, dest, "smoke-test", cfg, cores=2,
+                                        preset="smoke")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,7 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     assert m["complete"] and m["jobs_done"] == m["jobs_total"] and m["end"] is not None
     assert m["seeds"] == cfg.seeds and m["config_hash"] == publish.config_hash(cfg.raw)
     assert m["machine"]["cores"] >= 1 and m["cpu_hours"] > 0
+    assert 0 < m["busy_hours"] <= m["job_wall_hours"] + 0.001  # two cores: jobs overlapped
     for exp in cfg.enabled:
         assert m["experiments"][exp]["complete"]
         assert pd.read_csv(dest / exp / "metrics.csv").equals(pd.read_csv(smoke_run / "results" / exp / "metrics.csv"))
@@ -52,6 +54,18 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     # each job is charged to one experiment: the per-experiment CPU adds up to the whole
     assert costs["cpu_hours"].sum() == pytest.approx(jobs["cpu_seconds"].sum() / 3600, abs=0.01)
     assert "jobs done: " in (dest / "progress.md").read_text()
+
+
+def test_busy_hours_count_side_by_side_jobs_once_and_skip_gaps():
+    h = 3600.0
+    jobs = pd.DataFrame({
+        "start": [0, 0.5 * h, 2 * h, 0.1 * h, None],
+        "end": [1 * h, 1.5 * h, 3 * h, 9 * h, None],  # job 4: resumed the next day
+        "wall_seconds": [h, h, h, 0.25 * h, None],
+        "attempts": [1, 1, 1, 2, 0]})
+    # [0, 1.5] and [2, 3] run; the resumed job adds its own 0.25, not its 8.9 h span
+    assert publish.busy_hours(jobs) == pytest.approx(1.5 + 1 + 0.25)
+    assert publish.busy_hours(jobs.iloc[4:]) == 0
 
 
 def test_an_unfinished_experiment_waits_and_the_record_says_so(smoke_run, tmp_path):
@@ -124,10 +138,16 @@ def test_readme_section_is_written_from_the_published_run(published, tmp_path):
 
     cfg, m, dest = published
     r = tmp_path / "README.md"
-    r.write_text(f"intro\n{readme.START}\nold\n{readme.END}\nrest\n")
-    readme.main([str(r), str(dest), "--quick", str(dest)])
+    r.write_text(f"intro\n{readme.START}\nold\n{readme.END}\nmid\n{readme.PRESETS_START}\n"
+                 f"stale\n{readme.PRESETS_END}\nrest\n")
+    readme.main([str(r), str(dest), "--quick", str(dest), "--smoke", str(dest)])
     text = r.read_text()
-    assert "old" not in text and text.startswith("intro\n") and text.endswith("rest\n")
+    assert "old" not in text and "stale" not in text
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "\nmid\n" in text
+    # the presets' times: one row per run given, each its own busy hours
+    times = text.split(readme.PRESETS_START)[1].split(readme.PRESETS_END)[0]
+    assert times.count("| smoke ") == 3 and f"`{m['name']}`" in times
+    assert readme._hours(m["busy_hours"]) in times and m["preset"] == "smoke"
     assert f"Seeds {', '.join(map(str, cfg.seeds))}" in text and m["config_hash"] in text
     claims = pd.read_csv(dest / "tables/claims.csv")
     shown = claims[~claims["verdict"].str.startswith("n/a")]

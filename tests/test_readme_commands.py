@@ -80,9 +80,9 @@ COVERED = {
     "python -m aebench.status": "with the smoke run's flags: exit 0, every experiment 100% done",
     "python -m aebench.publish <name>":
         "with the smoke run's flags, <name> = smoke-readme: a complete manifest and the report",
-    "python -m aebench.readme README.md results/published/<name> --quick results/published/<quick run>":
-        "on the published smoke run (also as the quick run): the note, claims table and "
-        "agreement land between the markers",
+    "python -m aebench.readme README.md results/published/<name> --quick results/published/<quick run> --smoke results/published/<smoke run>":
+        "on the published smoke run (also as the quick and smoke runs): the note, claims "
+        "table and agreement land between the results markers, its time between the presets ones",
     "snakemake --cores 8 --config restore_from=results/published/<name>":
         "in a second fresh copy holding only the published smoke run: no fit, the same claims",
     ".venv/bin/pip install -e '.[slurm]'": f"not run here: {SLURM}",
@@ -230,7 +230,8 @@ def rewrite_snakemake(args: list[str]) -> list[str]:
 
 def plan(c: Command) -> Step:
     """The step a README command becomes; AssertionError for a form this test cannot run."""
-    argv = shlex.split(c.text.replace("<name>", PUBLISHED).replace("<quick run>", PUBLISHED))
+    argv = shlex.split(c.text.replace("<name>", PUBLISHED).replace("<quick run>", PUBLISHED)
+                         .replace("<smoke run>", PUBLISHED))
     prog = argv[0].removeprefix(".venv/bin/")
     module = argv[2] if prog in ("python", "python3") and argv[1:2] == ["-m"] and len(argv) > 2 else None
     if c.text in COVERED and COVERED[c.text].startswith("not run here: "):
@@ -469,6 +470,9 @@ def check(f: Fresh, s: Step, first_run: bool) -> str | None:
         if (f"Run `{PUBLISHED}`" not in block or not ("| id " in block or "Claims not judged" in block)
                 or "#### Quick" not in block):
             return f"{where}\n  no note, claims table or agreement in README.md\n{block[:2000]}"
+        times = text[text.index("<!-- presets:start -->"):text.index("<!-- presets:end -->")]
+        if times.count(f"`{PUBLISHED}`") != 3:  # the run given as itself, quick and smoke
+            return f"{where}\n  no measured time per run in README's presets\n{times[:2000]}"
     return None
 
 

@@ -14,8 +14,9 @@ copies, under ``results/published/NAME/`` (or ``--to``):
   ``costs.csv``: the same per experiment;
 - once gather has run: ``claims.{csv,md}``, ``summary.csv``, the learning curves and, if built
   (``snakemake --report results/report.html``), the HTML report;
-- ``manifest.json`` and ``progress.md``: commit, config and its hash, machine, seeds, start
-  and end, CPU-hours, jobs done out of total, the estimated time left.
+- ``manifest.json`` and ``progress.md``: commit, preset, config and its hash, machine, seeds,
+  start and end, CPU-hours, busy hours (the time the machine spent running the jobs: what a
+  preset takes), jobs done out of total, the estimated time left.
 
 A new machine that lost ``results/`` then re-runs only what is missing: set
 ``restore_from: results/published/NAME`` and the finished experiments are copied back
@@ -80,7 +81,20 @@ def machine() -> dict:
                    if line.startswith("MemTotal")), 0)
     return {"host": socket.gethostname(), "platform": platform.platform(), "cpu": cpu,
             "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
-            "python": platform.python_version(), "torch": _version("torch")}
+            "gpu": _gpus(), "python": platform.python_version(), "torch": _version("torch")}
+
+
+def _gpus() -> str | None:
+    """The NVIDIA GPUs nvidia-smi lists, or None (without importing torch)."""
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = [n.strip() for n in out if n.strip()]
+    return ", ".join(f"{names.count(n)}x {n}" for n in dict.fromkeys(names)) or None
 
 
 def _read(path: str) -> str:
@@ -168,6 +182,24 @@ def carry_over(jobs_df: pd.DataFrame, previous: Path) -> pd.DataFrame:
                                                         "max_rss_mb", "start", "end")})
 
 
+def busy_hours(jobs_df: pd.DataFrame) -> float:
+    """Hours the machine spent running the run's jobs: the union of the jobs' [start, end]
+    (jobs running side by side count once), plus the own time of a job resumed over several
+    attempts (its first start to last end may span a gap between sessions). For a run
+    without interruption this is its elapsed time, less Snakemake's own start and DAG."""
+    timed = jobs_df.dropna(subset=["start", "end", "wall_seconds"])
+    resumed = timed["attempts"] > 1
+    total, cur_start, cur_end = float(timed.loc[resumed, "wall_seconds"].sum()), None, None
+    for start, end in sorted(zip(timed.loc[~resumed, "start"], timed.loc[~resumed, "end"])):
+        if cur_end is None or start > cur_end:
+            total += (cur_end - cur_start) if cur_end is not None else 0.0
+            cur_start, cur_end = start, end
+        else:
+            cur_end = max(cur_end, end)
+    total += (cur_end - cur_start) if cur_end is not None else 0.0
+    return round(total / 3600, 3)
+
+
 def _copy(src: Path, dst: Path) -> bool:
     if not src.exists():
         return False
@@ -188,7 +220,7 @@ def _stamp(t: float | None) -> str | None:
 
 
 def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = None,
-            repo=None) -> dict:
+            repo=None, preset: str = "default") -> dict:
     """Copy what ``root``'s run has finished into ``dest``; returns the manifest."""
     root, dest = Path(root), Path(dest)
     repo = Path(repo) if repo is not None else Path(__file__).resolve().parents[3]
@@ -240,6 +272,8 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     n_done = int((jobs_df["state"] == "done").sum())
     manifest = {
         "name": name,
+        "preset": preset,
+        "cores": cores,
         "commit": commits[0] if commits else "",
         "commits": commits,
         "training_code_uncommitted": bool(dirty),
@@ -255,6 +289,7 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         # so far: the attempts of running and interrupted fits count too
         "cpu_hours": round(jobs_df["cpu_seconds"].sum() / 3600, 3),
         "job_wall_hours": round(jobs_df.loc[jobs_df["state"] == "done", "wall_seconds"].sum() / 3600, 3),
+        "busy_hours": busy_hours(jobs_df),
         "jobs_done": n_done,
         "jobs_total": len(jobs_df),
         "complete": finished and n_done == len(jobs_df),
@@ -296,7 +331,8 @@ def progress(m: dict, costs: pd.DataFrame) -> str:
             f"cores, {m['machine']['memory_gib']} GiB, torch {m['machine']['torch']}\n"
             f"- started {m['start']}" + (f", ended {m['end']}" if m["end"] else "") + "\n"
             f"- jobs done: {m['jobs_done']}/{m['jobs_total']}; CPU-hours so far: {m['cpu_hours']}; "
-            f"job wall hours: {m['job_wall_hours']}\n"
+            f"job wall hours: {m['job_wall_hours']}; busy hours (jobs side by side counted "
+            f"once): {m['busy_hours']}\n"
             f"- published at {m['published_at']}\n\n"
             + t[["experiment", "done", "complete", "cpu_hours", "wall_hours", "peak_rss_mb"]]
             .to_markdown(index=False) + "\n")
@@ -342,7 +378,10 @@ def main(argv=None) -> int:
         print(f"aebench.publish: {e}", file=sys.stderr)
         return 2
     dest = Path(args.to) if args.to else Path(args.directory) / paths.RESULTS / "published" / args.name
-    m = publish(args.directory, dest, args.name, cfg, cores=args.cores)
+    # the preset is the config file from workflow/presets, if one was given
+    preset = next((Path(f).stem for f in args.configfile if Path(f).parent.name == "presets"),
+                  "default")
+    m = publish(args.directory, dest, args.name, cfg, cores=args.cores, preset=preset)
     print((dest / "progress.md").read_text())
     print(f"published to {dest}")
     return 0 if m["jobs_total"] else 1

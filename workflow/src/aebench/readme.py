@@ -1,12 +1,14 @@
-"""Write README's results section from a published run (between the results markers).
+"""Write README's results section and presets' times from published runs.
 
     python -m aebench.readme README.md results/published/NAME [--quick results/published/QUICK]
+        [--smoke results/published/SMOKE]
 
 Everything in the section is read from the run's published files (aebench.publish), never
 typed: a note from its manifest (seeds, commit, machine, dates, CPU-hours), the claims table,
 each experiment's key figure (the first it declares), each experiment's cost and, with
 ``--quick``, whether the quick preset reaches the same verdicts. A run still in progress
-shows the claims of its finished experiments, judged as the gather step would.
+shows the claims of its finished experiments, judged as the gather step would. Between the
+presets markers goes each given run's measured time: its busy hours on its machine.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .claims import NOT_JUDGED
 from .experiments import EXPERIMENTS
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+PRESETS_START, PRESETS_END = "<!-- presets:start -->", "<!-- presets:end -->"
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"
@@ -119,11 +122,34 @@ def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
     return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
 
-def update(readme: Path, block: str) -> str:
-    text = readme.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+def _hours(h: float) -> str:
+    return f"{h * 60:.0f} min" if h < 1 else f"{h:.1f} h"
+
+
+def presets(runs: list[Path]) -> str:
+    """Each published run's measured time: busy hours (jobs side by side counted once) on
+    its machine and cores, beside its CPU-hours; a run in progress says so."""
+    rows = []
+    for d in runs:
+        m = json.loads((d / "manifest.json").read_text())
+        mach = m["machine"]
+        state = "complete" if m["complete"] else f"{m['jobs_done']}/{m['jobs_total']} jobs so far"
+        gpu = mach.get("gpu") or "no GPU"
+        rows.append({"preset": m.get("preset", "?"), "run": f"`{m['name']}`", "state": state,
+                     "machine": f"{mach['cpu']}, {gpu}",
+                     "cores": m.get("cores") or mach["cores"],
+                     "time": _hours(m.get("busy_hours") or 0.0),
+                     "CPU-hours": m["cpu_hours"]})
+    return (f"{PRESETS_START}\n" + pd.DataFrame(rows).to_markdown(index=False)
+            + "\n\nTime: how long the machine ran the preset's jobs (jobs side by side counted "
+            "once; Snakemake's own start and DAG not included), from the published run's "
+            f"records (`python -m aebench.readme`).\n{PRESETS_END}")
+
+
+def update(readme: Path, text: str, block: str, start: str = START, end: str = END) -> str:
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{readme}: no {START} ... {END} block to replace")
+        raise SystemExit(f"{readme}: no {start} ... {end} block to replace")
     return pattern.sub(lambda _: block, text)
 
 
@@ -132,11 +158,16 @@ def main(argv=None):
     ap.add_argument("readme", type=Path)
     ap.add_argument("published", type=Path, help="a published run: results/published/NAME")
     ap.add_argument("--quick", type=Path, help="a published quick-preset run to compare with")
+    ap.add_argument("--smoke", type=Path, help="a published smoke-preset run (its time only)")
     a = ap.parse_args(argv)
-    for d in [a.published] + ([a.quick] if a.quick else []):
+    runs = [d for d in (a.published, a.quick, a.smoke) if d is not None]
+    for d in runs:
         if not (d / "manifest.json").exists():
             ap.error(f"{d}: no manifest.json; publish the run first (python -m aebench.publish)")
-    a.readme.write_text(update(a.readme, render(a.published, a.readme.resolve().parent, a.quick)))
+    text = update(a.readme, a.readme.read_text(),
+                  render(a.published, a.readme.resolve().parent, a.quick))
+    text = update(a.readme, text, presets(runs), PRESETS_START, PRESETS_END)
+    a.readme.write_text(text)
 
 
 if __name__ == "__main__":
