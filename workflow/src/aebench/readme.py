@@ -143,7 +143,7 @@ def presets(runs: list[Path]) -> str:
     return (f"{PRESETS_START}\n" + pd.DataFrame(rows).to_markdown(index=False)
             + "\n\nTime: how long the machine ran the preset's jobs (jobs side by side counted "
             "once; Snakemake's own start and DAG not included), from the published run's "
-            f"records (`python -m aebench.readme`).\n{PRESETS_END}")
+            f"records (written by `aebench.readme`).\n{PRESETS_END}")
 
 
 def update(readme: Path, text: str, block: str, start: str = START, end: str = END) -> str:
