@@ -64,6 +64,10 @@ def fake_run(tmp_path):
     write(tmp_path / "results/logs/runs/ae30_relu/seed0.log",
           epoch_log("ae30_relu seed 0", 2, 30) + "Traceback (most recent call last):\n  ...\n"
           "RuntimeError: boom\n", NOW - 5)
+    # ae30_scratch seed 1: stopped by SIGTERM 5 s ago (checkpoint saved), lock still held
+    write(tmp_path / "results/logs/runs/ae30_scratch/seed1.log", epoch_log("ae30_scratch seed 1", 2, 30)
+          + "Traceback (most recent call last):\n  ...\naebench.checkpoint.Interrupted: stopped by "
+          "SIGTERM at [ae30_scratch seed 1] epoch 3, minibatch 9; checkpoint saved\n", NOW - 5)
     done_run(tmp_path, "ae30_scratch", 0, 5.0)
     write(tmp_path / "results/logs/runs/ae30_scratch/seed0.log", epoch_log("ae30_scratch seed 0", 30, 30),
           NOW - 900)
@@ -86,6 +90,14 @@ def test_log_parsing_reads_epoch_losses_phase_and_span(tmp_path):
     assert info["progress"] == {"phase": "rbm layer 2/3", "epoch": 4, "max": 10, "train": "0.07500",
                                 "val": "0.07750", "secs": 3.1}
     assert info["span"] == 40 and not info["failed"]  # 23:59:50 .. 00:00:30
+    # a traceback that ends in the checkpoint saved on SIGTERM is a stop, not a failure
+    stopped = write(tmp_path / "c.log", epoch_log("ae30 seed 0", 2, 30) +
+                    "Traceback (most recent call last):\n  ...\naebench.checkpoint.Interrupted: "
+                    "stopped by SIGTERM at [ae30 seed 0] epoch 3, minibatch 52; checkpoint saved\n")
+    info = status.read_log(stopped)
+    assert info["stopped"] and not info["failed"] and info["progress"]["epoch"] == 2
+    assert not status.read_log(write(tmp_path / "d.log", stopped.read_text().replace(
+        "aebench.checkpoint.Interrupted", "RuntimeError")))["stopped"]
     line = "23:19:12 [ae30 seed 0] epoch    3/300  train 0.10234  val 0.10411  *  5.2s\n"
     info = status.read_log(write(tmp_path / "b.log", line))
     assert info["progress"] == {"phase": "ae30 seed 0", "epoch": 3, "max": 300, "train": "0.10234",
@@ -121,7 +133,7 @@ def test_status_of_a_cut_off_run(fake_run):
     assert state == {"data digits": "done", "fit pca30 seed0": "done", "fit pca30 seed1": "done",
                      "fit ae30 seed0": "done", "fit ae30 seed1": "running", "fit ae2 seed0": "interrupted",
                      "fit ae30_relu seed0": "failed", "fit ae30_scratch seed0": "interrupted",
-                     "fit ae30_relu seed1": "running"}
+                     "fit ae30_scratch seed1": "interrupted", "fit ae30_relu seed1": "running"}
     assert jobs["fit ae30_relu seed1"].elapsed == 20 and jobs["fit ae30_scratch seed0"].marked
     run = jobs["fit ae30 seed1"]
     assert run.progress["epoch"] == 3 and run.progress["max"] == 30 and run.progress["val"] == "0.10333"
@@ -143,7 +155,7 @@ def test_status_of_a_cut_off_run(fake_run):
 
     text = status.report(jobs, per_exp, True, est, fake_run)
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith("e")}
-    assert rows["e1"] == ["4/10", "40%", "2", "1", "1", "2"]
+    assert rows["e1"] == ["4/10", "40%", "2", "2", "1", "1"]
     assert rows["e3"] == ["1/6", "16%", "0", "1", "0", "4"]
     running = next(line for line in text.splitlines() if line.startswith("fit ae30 seed1 "))
     assert running.split()[3:] == ["running", "train", "3/30", "0.10000", "0.10333", "0:00:40", "10s"]

@@ -136,8 +136,9 @@ def bench_seconds(path: Path) -> float | None:
 
 def read_log(path: Path) -> dict:
     """A job log: the seconds its stamped lines span (midnight wraps counted), its last epoch
-    line (with the stack layer's total, if any) and whether it ends in a traceback."""
-    span, prev, layers, progress, failed = 0, None, None, None, False
+    line (with the stack layer's total, if any), whether it ends in a traceback (failed) or
+    in a checkpoint saved on SIGTERM (stopped)."""
+    span, prev, layers, progress, failed, stopped = 0, None, None, None, False, False
     for line in path.read_text(errors="replace").splitlines():
         if (m := STAMP.match(line)):
             t = int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3])
@@ -149,8 +150,13 @@ def read_log(path: Path) -> dict:
                             "train": em["train"], "val": em["val"], "secs": float(em["secs"])}
                 if layers and re.search(r"layer \d+$", em["phase"]):
                     progress["phase"] += f"/{layers}"
-        failed = failed or line.startswith("Traceback (most recent call last)")
-    return {"span": span, "progress": progress, "failed": failed}
+        if line.startswith("Traceback (most recent call last)"):
+            failed = True
+        elif failed and line.startswith("aebench.checkpoint.Interrupted"):
+            # stopped by SIGTERM (a time limit, preemption, a pause) after saving a
+            # checkpoint: interrupted, to be resumed, not failed
+            failed, stopped = False, True
+    return {"span": span, "progress": progress, "failed": failed, "stopped": stopped}
 
 
 def survey(root, jobs: dict[str, Job], now: float | None = None,
@@ -174,7 +180,8 @@ def survey(root, jobs: dict[str, Job], now: float | None = None,
             info, mtime = read_log(log), log.stat().st_mtime
             j.progress, j.age = info["progress"], max(now - mtime, 0.0)
             fresh = j.age <= max(stale_minutes * 60, 3 * (j.progress or {}).get("secs", 0))
-            j.state = "failed" if info["failed"] else "running" if locked and fresh else "interrupted"
+            j.state = ("failed" if info["failed"] else "interrupted" if info["stopped"]
+                       else "running" if locked and fresh else "interrupted")
             j.elapsed = info["span"] + (j.age if j.state == "running" else 0)
         elif j.output in incomplete:  # started, no log yet: the marker's age tells
             since = now - incomplete[j.output]
