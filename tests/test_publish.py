@@ -13,8 +13,7 @@ from aebench import publish, status
 
 def publish_smoke(smoke_run, dest):
     cfg = status.load_config(smoke_run, ["workflow/presets/smoke.yaml"])
-    return cfg, publish.publish(smoke_run, dest, "smoke-test", cfg, cores=2,
-                                        preset="smoke")
+    return cfg, publish.publish(smoke_run, dest, "smoke-test", cfg, cores=2, preset="smoke")
 
 
 @pytest.fixture(scope="module")

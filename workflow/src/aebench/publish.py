@@ -189,14 +189,10 @@ def busy_hours(jobs_df: pd.DataFrame) -> float:
     without interruption this is its elapsed time, less Snakemake's own start and DAG."""
     timed = jobs_df.dropna(subset=["start", "end", "wall_seconds"])
     resumed = timed["attempts"] > 1
-    total, cur_start, cur_end = float(timed.loc[resumed, "wall_seconds"].sum()), None, None
+    total, covered = float(timed.loc[resumed, "wall_seconds"].sum()), -math.inf
     for start, end in sorted(zip(timed.loc[~resumed, "start"], timed.loc[~resumed, "end"])):
-        if cur_end is None or start > cur_end:
-            total += (cur_end - cur_start) if cur_end is not None else 0.0
-            cur_start, cur_end = start, end
-        else:
-            cur_end = max(cur_end, end)
-    total += (cur_end - cur_start) if cur_end is not None else 0.0
+        total += max(0.0, end - max(start, covered))  # only the part not counted yet
+        covered = max(covered, end)
     return round(total / 3600, 3)
 
 
