@@ -104,6 +104,19 @@ def test_log_parsing_reads_epoch_losses_phase_and_span(tmp_path):
                                 "val": "0.10411", "secs": 5.2}
 
 
+def test_benchmark_file_reading(tmp_path):
+    head = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    row = "13.48\t0:00:13\t490.19\t1\t1\t1\t1\t1\t81\t11.47\n"
+    b = status.read_bench(write(tmp_path / "a.tsv", head + row, mtime=1000.0))
+    assert b == {"wall_seconds": 13.48, "cpu_seconds": 11.47, "max_rss_mb": 490.19, "end": 1000.0}
+    # a value Snakemake could not measure is NaN, the wall time still counts
+    b = status.read_bench(write(tmp_path / "b.tsv", head + "2.0\t0:00:02\t-\t-\t-\t-\t-\t-\t-\t-\n"))
+    assert b["wall_seconds"] == 2.0 and b["cpu_seconds"] != b["cpu_seconds"]
+    # a job cut off before Snakemake wrote its row, or no file at all: nothing
+    assert status.read_bench(write(tmp_path / "c.tsv", head)) == {}
+    assert status.read_bench(tmp_path / "missing.tsv") == {}
+
+
 def test_plan_counts_every_job_of_each_experiment():
     cfg = status.load_config(ROOT, [str(SMOKE)])
     jobs, per_exp = status.plan(cfg)

@@ -113,23 +113,13 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
-def _bench(path: Path) -> dict:
-    """A Snakemake benchmark file: wall (s), CPU seconds and peak RSS (MB); its mtime ends it."""
-    try:
-        b = pd.read_csv(path, sep="\t")
-        return {"wall_seconds": float(b["s"].iloc[-1]), "cpu_seconds": float(b["cpu_time"].iloc[-1]),
-                "max_rss_mb": float(b["max_rss"].iloc[-1]), "end": path.stat().st_mtime}
-    except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError):
-        return {}
-
-
 def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
     """One row per job: state, attempts, wall and CPU seconds, peak RSS, start and end."""
     rows = []
     for j in jobs.values():
         row = {"job": j.name, "rule": j.kind if j.kind in ("data", "experiment", "gather") else "fit",
                "model": j.model, "state": j.state}
-        b = _bench(root / j.bench) if j.state == "done" else {}
+        b = status.read_bench(root / j.bench) if j.state == "done" else {}
         att = root / paths.attempts(j.model, j.name.rsplit("seed", 1)[-1]) if j.model else None
         spent = ledger.total(att) if att is not None else {"attempts": 0}
         if spent["attempts"]:

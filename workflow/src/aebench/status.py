@@ -124,14 +124,21 @@ def incomplete_outputs(root: Path) -> dict[str, float]:
     return out
 
 
-def bench_seconds(path: Path) -> float | None:
-    """The mean wall time (column ``s``) a Snakemake benchmark file records."""
+def read_bench(path: Path) -> dict:
+    """A Snakemake benchmark file's last row: wall (s), CPU seconds and peak RSS (MB), and its
+    mtime, which is when the job ended; {} for a missing or unreadable file."""
     try:
         header, *rows = [r.split("\t") for r in path.read_text().splitlines() if r.strip()]
-        vals = [float(r[header.index("s")]) for r in rows]
-        return sum(vals) / len(vals) if vals else None
-    except (OSError, ValueError, IndexError):
-        return None
+        row = dict(zip(header, rows[-1]))
+        out = {"wall_seconds": float(row["s"]), "end": path.stat().st_mtime}
+    except (OSError, ValueError, IndexError, KeyError):
+        return {}
+    for key, col in (("cpu_seconds", "cpu_time"), ("max_rss_mb", "max_rss")):
+        try:  # Snakemake writes "-" where it could not measure
+            out[key] = float(row[col])
+        except (KeyError, ValueError):
+            out[key] = float("nan")
+    return out
 
 
 def read_log(path: Path) -> dict:
@@ -175,7 +182,7 @@ def survey(root, jobs: dict[str, Job], now: float | None = None,
         log = root / j.log
         j.marked = (root / j.output).exists() and j.output in incomplete
         if (root / j.done_file).exists() and j.output not in incomplete:
-            j.state, j.seconds = "done", bench_seconds(root / j.bench)
+            j.state, j.seconds = "done", read_bench(root / j.bench).get("wall_seconds")
         elif log.exists():
             info, mtime = read_log(log), log.stat().st_mtime
             j.progress, j.age = info["progress"], max(now - mtime, 0.0)
