@@ -2,7 +2,9 @@
 claims table and the report from them on a machine that lost results/."""
 
 import json
+import os
 import shutil
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -30,7 +32,10 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     assert m["complete"] and m["jobs_done"] == m["jobs_total"] and m["end"] is not None
     assert m["seeds"] == cfg.seeds and m["config_hash"] == publish.config_hash(cfg.raw)
     assert m["machine"]["cores"] >= 1 and m["cpu_hours"] > 0
-    assert 0 < m["busy_hours"] <= m["job_wall_hours"] + 0.001  # two cores: jobs overlapped
+    # at least its longest Snakemake session, at most the time since the first one began
+    runs = publish.sessions(smoke_run)
+    assert max(b - a for a, b in runs) / 3600 - 0.001 <= m["busy_hours"]
+    assert m["busy_hours"] <= (publish._unstamp(m["published_at"]) - min(runs)[0]) / 3600 + 0.001
     for exp in cfg.enabled:
         assert m["experiments"][exp]["complete"]
         assert pd.read_csv(dest / exp / "metrics.csv").equals(pd.read_csv(smoke_run / "results" / exp / "metrics.csv"))
@@ -55,16 +60,33 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     assert "jobs done: " in (dest / "progress.md").read_text()
 
 
-def test_busy_hours_count_side_by_side_jobs_once_and_skip_gaps():
+def test_busy_hours_count_side_by_side_work_once_and_skip_pauses(tmp_path):
     h = 3600.0
-    jobs = pd.DataFrame({
-        "start": [0, 0.5 * h, 2 * h, 0.1 * h, None],
-        "end": [1 * h, 1.5 * h, 3 * h, 9 * h, None],  # job 4: resumed the next day
-        "wall_seconds": [h, h, h, 0.25 * h, None],
-        "attempts": [1, 1, 1, 2, 0]})
-    # [0, 1.5] and [2, 3] run; the resumed job adds its own 0.25, not its 8.9 h span
-    assert publish.busy_hours(jobs) == pytest.approx(1.5 + 1 + 0.25)
-    assert publish.busy_hours(jobs.iloc[4:]) == 0
+    # two jobs side by side, one later, and a session whose log outlives its last job
+    assert publish.busy_hours([(0, 1 * h), (0.5 * h, 1.5 * h), (2 * h, 3 * h), (2.5 * h, 3.25 * h)]) \
+        == pytest.approx(1.5 + 1.25)
+    assert publish.busy_hours([]) == 0
+    # Snakemake's sessions: from the local time in each log's name to its last write
+    logs = tmp_path / ".snakemake/log"
+    logs.mkdir(parents=True)
+    for name, length in (("2026-11-25T102411.045746", 600), ("2026-11-26T080000.000001", 60)):
+        f = logs / f"{name}.snakemake.log"
+        f.write_text("...")
+        start = datetime.strptime(name, "%Y-%m-%dT%H%M%S.%f").timestamp()
+        os.utime(f, (start + length, start + length))
+    (logs / "notes.txt").write_text("not a log")
+    assert publish.busy_hours(publish.sessions(tmp_path)) == pytest.approx(660 / h, abs=1e-3)
+    # a job resumed the next day counts its attempts, not the night between them
+    d = tmp_path / publish.paths.attempts("ae30", "0")
+    d.mkdir(parents=True)
+    for k, (a, b) in enumerate([(0, 0.25 * h), (24 * h, 24.5 * h)]):
+        (d / f"attempt{k}.json").write_text(json.dumps(
+            {"start": a, "end": b, "wall_seconds": b - a, "cpu_seconds": 0, "max_rss_mb": 1}))
+    # (a fit published from another machine, without its ledger here, is left to the old sessions)
+    jobs = pd.DataFrame({"job": ["fit ae30 seed0", "e1", "fit ae2 seed0"], "model": ["ae30", None, "ae2"],
+                         "source": ["attempts", "benchmark", "attempts"],
+                         "start": [0, 10 * h, 0], "end": [24.5 * h, 11 * h, 99 * h]})
+    assert publish.busy_hours(publish.job_spans(tmp_path, jobs)) == pytest.approx(0.25 + 0.5 + 1)
 
 
 def test_an_unfinished_experiment_waits_and_the_record_says_so(smoke_run, tmp_path):

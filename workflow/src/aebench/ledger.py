@@ -72,9 +72,10 @@ def attempt(directory, fresh: bool, interval: float = INTERVAL):
 
 def total(directory) -> dict:
     """Sum of a job's attempts: count, wall and CPU seconds; the largest peak RSS; when the
-    first began and the last ended (None without attempts)."""
+    first began and the last ended (None without attempts), and each attempt's (start, end)."""
     recs = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("attempt*.json"))]
     return {"attempts": len(recs),
+            "spans": [(r["start"], r["end"]) for r in recs],
             "start": min((r["start"] for r in recs), default=None),
             "end": max((r["end"] for r in recs), default=None),
             "wall_seconds": round(sum(r["wall_seconds"] for r in recs), 2),

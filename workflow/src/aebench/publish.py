@@ -15,8 +15,9 @@ copies, under ``results/published/NAME/`` (or ``--to``):
 - once gather has run: ``claims.{csv,md}``, ``summary.csv``, the learning curves and, if built
   (``snakemake --report results/report.html``), the HTML report;
 - ``manifest.json`` and ``progress.md``: commit, preset, config and its hash, machine, seeds,
-  start and end, CPU-hours, busy hours (the time the machine spent running the jobs: what a
-  preset takes), jobs done out of total, the estimated time left.
+  start and end, CPU-hours, busy hours (how long Snakemake and the jobs ran, the pauses
+  between sessions not counted: what a preset takes), jobs done out of total, the estimated
+  time left.
 
 A new machine that lost ``results/`` then re-runs only what is missing: set
 ``restore_from: results/published/NAME`` and the finished experiments are copied back
@@ -36,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -113,6 +115,10 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
+def _attempts(root: Path, model: str, job: str) -> Path:
+    return root / paths.attempts(model, job.rsplit("seed", 1)[-1])
+
+
 def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
     """One row per job: state, attempts, wall and CPU seconds, peak RSS, start and end."""
     rows = []
@@ -120,8 +126,8 @@ def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
         row = {"job": j.name, "rule": j.kind if j.kind in ("data", "experiment", "gather") else "fit",
                "model": j.model, "state": j.state}
         b = status.read_bench(root / j.bench) if j.state == "done" else {}
-        att = root / paths.attempts(j.model, j.name.rsplit("seed", 1)[-1]) if j.model else None
-        spent = ledger.total(att) if att is not None else {"attempts": 0}
+        spent = ledger.total(_attempts(root, j.model, j.name)) if j.model else {"attempts": 0}
+        spent.pop("spans", None)  # job_spans reads them
         if spent["attempts"]:
             row.update(spent, source="attempts")
         elif b:
@@ -172,18 +178,48 @@ def carry_over(jobs_df: pd.DataFrame, previous: Path) -> pd.DataFrame:
                                                         "max_rss_mb", "start", "end")})
 
 
-def busy_hours(jobs_df: pd.DataFrame) -> float:
-    """Hours the machine spent running the run's jobs: the union of the jobs' [start, end]
-    (jobs running side by side count once), plus the own time of a job resumed over several
-    attempts (its first start to last end may span a gap between sessions). For a run
-    without interruption this is its elapsed time, less Snakemake's own start and DAG."""
-    timed = jobs_df.dropna(subset=["start", "end", "wall_seconds"])
-    resumed = timed["attempts"] > 1
-    total, covered = float(timed.loc[resumed, "wall_seconds"].sum()), -math.inf
-    for start, end in sorted(zip(timed.loc[~resumed, "start"], timed.loc[~resumed, "end"])):
-        total += max(0.0, end - max(start, covered))  # only the part not counted yet
-        covered = max(covered, end)
-    return round(total / 3600, 3)
+def sessions(root: Path) -> list[tuple[float, float]]:
+    """When Snakemake ran in ``root``: each invocation's log, from the time in its name (local
+    time, as Snakemake writes it) to its last write. It covers the DAG, job start-up and the
+    gaps between jobs, which no job's own record holds."""
+    out = []
+    for f in (root / ".snakemake" / "log").glob("*.snakemake.log"):
+        try:
+            start = datetime.strptime(f.name.split(".snakemake")[0], "%Y-%m-%dT%H%M%S.%f").timestamp()
+            out.append((start, max(start, f.stat().st_mtime)))
+        except (ValueError, OSError):
+            continue
+    return out
+
+
+def merge(spans) -> list[tuple[float, float]]:
+    """The union of time spans, as disjoint spans in order."""
+    out: list[list[float]] = []
+    for start, end in sorted((float(s), float(e)) for s, e in spans if s == s and e == e):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(s, e) for s, e in out]
+
+
+def job_spans(root: Path, jobs_df: pd.DataFrame) -> list[tuple[float, float]]:
+    """When the jobs ran: each attempt's (start, end) from its ledger (a resumed job's span
+    would cover the pause), else the job's own. A job carried over from an earlier
+    publication whose ledger this machine lacks is left to that publication's sessions."""
+    spans = []
+    for r in jobs_df.itertuples():
+        if r.source == "attempts":
+            spans += ledger.total(_attempts(root, r.model, r.job))["spans"]
+        elif r.source == "benchmark":
+            spans.append((r.start, r.end))
+    return spans
+
+
+def busy_hours(spans) -> float:
+    """Hours covered by the union of ``spans``: jobs running side by side count once, and the
+    gaps between sessions (a run paused overnight) do not count."""
+    return round(sum(e - s for s, e in merge(spans)) / 3600, 3)
 
 
 def _copy(src: Path, dst: Path) -> bool:
@@ -245,12 +281,17 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         if report.exists() and report.stat().st_mtime >= (root / paths.CLAIMS).stat().st_mtime:
             _copy(report, dest / "report.html")
     commit = _git(root, "rev-parse", "HEAD")
+    try:
+        old = json.loads((dest / MANIFEST).read_text())
+    except (OSError, ValueError):
+        old = {}
     # A run resumed on a new machine may go on at a later commit: every commit it ran at is
     # listed, and the training code is compared from the first of them.
-    try:
-        commits = json.loads((dest / MANIFEST).read_text()).get("commits", [])
-    except (OSError, ValueError):
-        commits = []
+    commits = old.get("commits", [])
+    # When the run ran: Snakemake's sessions and the jobs' attempts here, and what earlier
+    # publications recorded (a new machine has lost the old sessions' logs).
+    spans = merge(sessions(root) + job_spans(root, jobs_df)
+                  + [(_unstamp(a), _unstamp(b)) for a, b in old.get("sessions", [])])
     commits += [commit] if commit and commit not in commits else []
     dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *TRAINING_CODE)
     changed = (_git(repo, "diff", "--name-only", commits[0], "HEAD", "--", *TRAINING_CODE).split()
@@ -275,7 +316,8 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         # so far: the attempts of running and interrupted fits count too
         "cpu_hours": round(jobs_df["cpu_seconds"].sum() / 3600, 3),
         "job_wall_hours": round(jobs_df.loc[jobs_df["state"] == "done", "wall_seconds"].sum() / 3600, 3),
-        "busy_hours": busy_hours(jobs_df),
+        "busy_hours": busy_hours(spans),
+        "sessions": [[_stamp(a), _stamp(b)] for a, b in spans],
         "jobs_done": n_done,
         "jobs_total": len(jobs_df),
         "complete": finished and n_done == len(jobs_df),
@@ -294,6 +336,10 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         raise SystemExit(f"publish: {', '.join(big)} over {SMALL_BYTES // 10**6} MB: only small "
                          "files belong under results/published/")
     return manifest
+
+
+def _unstamp(t: str) -> float:
+    return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 def _full_data(dest: Path) -> dict:
@@ -317,8 +363,8 @@ def progress(m: dict, costs: pd.DataFrame) -> str:
             f"cores, {m['machine']['memory_gib']} GiB, torch {m['machine']['torch']}\n"
             f"- started {m['start']}" + (f", ended {m['end']}" if m["end"] else "") + "\n"
             f"- jobs done: {m['jobs_done']}/{m['jobs_total']}; CPU-hours so far: {m['cpu_hours']}; "
-            f"job wall hours: {m['job_wall_hours']}; busy hours (jobs side by side counted "
-            f"once): {m['busy_hours']}\n"
+            f"job wall hours: {m['job_wall_hours']}; busy hours (Snakemake's sessions and the "
+            f"jobs, side by side counted once, pauses not): {m['busy_hours']}\n"
             f"- published at {m['published_at']}\n\n"
             + t[["experiment", "done", "complete", "cpu_hours", "wall_hours", "peak_rss_mb"]]
             .to_markdown(index=False) + "\n")

@@ -61,7 +61,7 @@ def note(m: dict) -> str:
     return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; "
             f"commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c[:10] if len(c) == 40 else c}`' for c in commits)}; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
             f"{mach['host']}: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
-            f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours so far."
+            f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours{'' if m['complete'] else ' so far'}."
             + (f" Training code changed since the run's first commit: {', '.join(changed)}."
                if changed else " No training code has changed since the run's first commit."))
 
@@ -127,8 +127,8 @@ def _hours(h: float) -> str:
 
 
 def presets(runs: list[Path]) -> str:
-    """Each published run's measured time: busy hours (jobs side by side counted once) on
-    its machine and cores, beside its CPU-hours; a run in progress says so."""
+    """Each published run's measured time: its busy hours (Snakemake's sessions and jobs,
+    pauses left out) on its machine and cores, beside its CPU-hours; a run in progress says so."""
     rows = []
     for d in runs:
         m = json.loads((d / "manifest.json").read_text())
@@ -141,9 +141,9 @@ def presets(runs: list[Path]) -> str:
                      "time": _hours(m.get("busy_hours") or 0.0),
                      "CPU-hours": m["cpu_hours"]})
     return (f"{PRESETS_START}\n" + pd.DataFrame(rows).to_markdown(index=False)
-            + "\n\nTime: how long the machine ran the preset's jobs (jobs side by side counted "
-            "once; Snakemake's own start and DAG not included), from the published run's "
-            f"records (written by `aebench.readme`).\n{PRESETS_END}")
+            + "\n\nTime: how long Snakemake ran the preset, from the published run's records "
+            "(a run paused between sessions counts only the time it ran; written by "
+            f"`aebench.readme`).\n{PRESETS_END}")
 
 
 def update(readme: Path, text: str, block: str, start: str = START, end: str = END) -> str:
