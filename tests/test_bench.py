@@ -1,6 +1,7 @@
 """The benchmark's machinery (python -m aebench_bench); its timings are printed, never asserted."""
 
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -46,3 +47,25 @@ def test_markdown_table_marks_targets():
                    Row("p", "c", 2, "x")])
     lines = md.splitlines()
     assert lines[2].endswith("| PASS |") and lines[3].endswith("| FAIL |") and lines[4].endswith("|  |")
+
+
+
+def _git(repo, *args) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo), *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_the_private_copy_is_the_working_tree_on_its_commit(tmp_path):
+    repo, work = tmp_path / "repo", tmp_path / "work"
+    for f in ("Snakefile", "config.yaml", "workflow/a.txt", "envs/b.yaml", "README.md"):
+        (repo / f).parent.mkdir(parents=True, exist_ok=True)
+        (repo / f).write_text("committed\n")
+    _git(tmp_path, "init", "-q", "repo")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "c")
+    (repo / "workflow/a.txt").write_text("edited\n")  # uncommitted: measured, and shows
+    pipeline.copy_workflow(repo, work)
+    assert _git(work, "rev-parse", "HEAD") == _git(repo, "rev-parse", "HEAD")
+    assert (work / "workflow/a.txt").read_text() == "edited\n"
+    assert _git(work, "status", "--porcelain", "--", "workflow", "envs", "Snakefile") == "M workflow/a.txt"
+    assert not (work / "README.md").exists()  # the workflow only

@@ -23,12 +23,21 @@ COPY = ("Snakefile", "config.yaml", "workflow", "envs")
 
 
 def copy_workflow(repo: Path, work: Path) -> None:
+    """The workflow's files as they are in ``repo``'s working tree. In a git checkout they go
+    over a clone of its HEAD, so the run knows its commit (``aebench.publish`` records it, and
+    an uncommitted change to the training code shows as such)."""
     if work.exists():
         shutil.rmtree(work)
-    work.mkdir(parents=True)
+    if (repo / ".git").exists():
+        subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(repo), str(work)], check=True)
+        subprocess.run(["git", "-C", str(work), "reset", "--quiet"], check=True)  # index = HEAD
+    work.mkdir(parents=True, exist_ok=True)
     for item in COPY:
         src = repo / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+        if src.is_dir():
+            shutil.copytree(src, work / item, dirs_exist_ok=True)
+        else:
+            shutil.copy(src, work / item)
 
 
 def snakemake(work: Path, args: list[str]) -> tuple[float, str]:
