@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from aebench import claims, datasets, experiments, retrieval
-from aebench.experiments.e4_text_retrieval import CORPUS, PROTOCOLS, recall_name
+from aebench.experiments.e4_text_retrieval import CORPUS, PROTOCOLS, VALIDATION, recall_name
 from aebench.kinds import load_run, make, parse_model
 from aebench.runs import fit_run
 
@@ -97,12 +97,13 @@ def test_e4_rows_both_protocols_and_the_corpus_rows(toytext, runs, tmp_path):
     data = ctx.data
     names = [f"{proto} {m}" for proto in PROTOCOLS
              for m in ["mAP", "P@1", "P@10", "P@15", "P@R=10%", "P@R=50%", "P@R=100%"]]
+    names.append(VALIDATION)
     for model, (_, seeds) in MODELS.items():
         for seed in seeds:
             got = df[(df.model == model) & (df.seed == seed)].metric.tolist()
             assert got == names  # protocol by protocol; P@10 although it is no curve point
             with np.load(runs[model][seed] / "codes.npz") as c:
-                zt, ztr = c["z_test"], c["z_train"]
+                zt, ztr, zv = c["z_test"], c["z_train"], c["z_val"]
             a = retrieval.evaluate(zt, data.y_test, ztr, data.y_train, "cosine", ks=(1, 10),
                                    recall_levels=(0.5,))
             b = retrieval.evaluate(zt, data.y_test, zt, data.y_test, "cosine", ks=(1, 10),
@@ -113,6 +114,10 @@ def test_e4_rows_both_protocols_and_the_corpus_rows(toytext, runs, tmp_path):
                 assert got == pytest.approx({"mAP": r.mean_ap, "P@1": r.precision_at[1],
                                              "P@10": r.precision_at[10],
                                              "P@R=50%": r.precision_at_recall[0.5]}, rel=1e-12)
+            # validation documents querying train: the score settings are chosen on
+            val = retrieval.evaluate(zv, data.y_val, ztr, data.y_train, "cosine")
+            assert v[model, seed, VALIDATION] == pytest.approx(val.mean_ap, rel=1e-12)
+            assert v[model, seed, VALIDATION] != v[model, seed, "test→train mAP"]
             # the query itself excluded: AP on the others only, not inflated by a sure hit
             with_self = retrieval.evaluate(zt, data.y_test, zt.copy(), data.y_test, "cosine")
             assert with_self.mean_ap > b.mean_ap
