@@ -1,4 +1,5 @@
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,3 +142,25 @@ def test_20news_from_mirror(tmp_path, mirror):
     rows = {r.tobytes() for r in p.x_test}
     assert len(small.y_test) == 500 and all(r.tobytes() in rows for r in small.x_test)
     assert not np.array_equal(small.x_test, p.x_test[:500])
+    # the vocabulary is the 2000 most frequent train words, a tie at the cut going to the
+    # alphabetically first, whatever order a sort leaves equal counts in
+    from sklearn.feature_extraction.text import CountVectorizer
+    docs = news20.documents(Path(sources["tree"]), "train")[0]
+    vec = CountVectorizer(stop_words="english")
+    counts = np.asarray(vec.fit_transform(docs).sum(0)).ravel()
+    terms = vec.get_feature_names_out()
+    kept = np.isin(terms, p.vocabulary)
+    cut = counts[kept].min()
+    assert counts[~kept].max() <= cut
+    assert (counts[~kept] == cut).any(), "no tie at the cut: the test would not test it"
+    assert max(terms[kept & (counts == cut)]) < min(terms[~kept & (counts == cut)])
+
+
+def test_top_terms_breaks_ties_by_term_whatever_the_input_order():
+    top_terms = news20.top_terms
+    counts, terms = np.array([3, 1, 1, 2, 1]), np.array(["d", "c", "b", "a", "e"])
+    assert top_terms(counts, terms, 3) == ["a", "b", "d"]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        perm = rng.permutation(len(terms))
+        assert top_terms(counts[perm], terms[perm], 3) == ["a", "b", "d"]

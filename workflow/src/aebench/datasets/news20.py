@@ -84,31 +84,47 @@ def fetch_20news(raw_root: Path, mirror: Path | None, allow_download: bool) -> t
     return out, {archive.name: got}
 
 
-@register("20news", "text", 1.0)
-def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
-                   vocab_size=2000, n_val=1000, n_train=None, n_test=None) -> tuple[Prepared, dict]:
-    """Bag of words over the ``vocab_size`` most frequent train words.
-
-    Headers, footers and quoted replies are stripped with scikit-learn's own functions (what
-    ``fetch_20newsgroups(remove=...)`` does), English stop words dropped. Stored as counts;
-    experiments derive tf-idf or per-document normalised vectors from them.
-    """
+def documents(tree: Path, split: str) -> tuple[list[str], np.ndarray, list[str]]:
+    """One split's documents in file order, headers, footers and quoted replies stripped with
+    scikit-learn's own functions (what ``fetch_20newsgroups(remove=...)`` does); their labels
+    and the group names."""
     from sklearn.datasets import load_files
     from sklearn.datasets._twenty_newsgroups import (strip_newsgroup_footer,
                                                      strip_newsgroup_header,
                                                      strip_newsgroup_quoting)
+
+    b = load_files(tree / f"20news-bydate-{split}", encoding="latin1", shuffle=False)
+    if len(b.data) != NEWS_SIZES[split]:
+        raise DataError(f"20news {split}: {len(b.data)} documents, expected {NEWS_SIZES[split]}; "
+                        f"the tree at {tree} is incomplete.")
+    docs = [strip_newsgroup_quoting(strip_newsgroup_footer(strip_newsgroup_header(d)))
+            for d in b.data]
+    return docs, np.asarray(b.target), list(b.target_names)
+
+
+def top_terms(counts: np.ndarray, terms, k: int) -> list[str]:
+    """The ``k`` most frequent terms, in alphabetical order; a tie at the cut goes to the
+    alphabetically first. scikit-learn's ``max_features`` breaks ties with numpy's default
+    argsort, whose order of equal keys follows the CPU's SIMD sort: two machines then kept
+    different words and prepared different data from the same files."""
+    terms = np.asarray(terms)
+    order = np.lexsort((terms, -counts))  # by count descending, then term
+    return sorted(terms[order[:k]].tolist())
+
+
+@register("20news", "text", 1.0)
+def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
+                   vocab_size=2000, n_val=1000, n_train=None, n_test=None) -> tuple[Prepared, dict]:
+    """Bag of words over the ``vocab_size`` most frequent train words (:func:`top_terms`).
+
+    Headers, footers and quoted replies are stripped (:func:`documents`), English stop words
+    dropped. Stored as counts;
+    experiments derive tf-idf or per-document normalised vectors from them.
+    """
     from sklearn.feature_extraction.text import CountVectorizer
 
     tree, sources = fetch_20news(raw_root, mirror, allow_download)
-    splits = {}
-    for split in ("train", "test"):
-        b = load_files(tree / f"20news-bydate-{split}", encoding="latin1", shuffle=False)
-        if len(b.data) != NEWS_SIZES[split]:
-            raise DataError(f"20news {split}: {len(b.data)} documents, expected {NEWS_SIZES[split]}; "
-                            f"the tree at {tree} is incomplete.")
-        docs = [strip_newsgroup_quoting(strip_newsgroup_footer(strip_newsgroup_header(d)))
-                for d in b.data]
-        splits[split] = (docs, np.asarray(b.target), list(b.target_names))
+    splits = {split: documents(tree, split) for split in ("train", "test")}
     # Shuffle each split once with a fixed seed: the bydate tree is ordered by group, and the
     # first points of a scatter (E4) would otherwise hold a few groups only.
     for seed, split in enumerate(("train", "test")):
@@ -116,8 +132,11 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
         order = np.random.RandomState(seed).permutation(len(y))
         splits[split] = ([docs[i] for i in order], y[order], classes)
     docs, y, classes = splits["train"]
-    vec = CountVectorizer(max_features=vocab_size, stop_words="english")
-    x = vec.fit_transform(docs).toarray().astype(np.float32)
+    vec = CountVectorizer(stop_words="english")
+    counts = vec.fit_transform(docs)
+    vocabulary = top_terms(np.asarray(counts.sum(0)).ravel(), vec.get_feature_names_out(), vocab_size)
+    vec = CountVectorizer(vocabulary=vocabulary)  # same tokens: stop words were never counted
+    x = vec.transform(docs).toarray().astype(np.float32)
     xt = vec.transform(splits["test"][0]).toarray().astype(np.float32)
     yt = splits["test"][1]
     # A document with none of the vocabulary's words (about 3% of each split, mostly ones the
