@@ -4,15 +4,14 @@ Expected bounds are written out with the Student-t quantiles as constants, not c
 the module's helpers, so a wrong formula (two-sided for one-sided, s/n for s/√n, ...) fails.
 """
 import math
+import random
 
 import pytest
 
 from aebench.verdicts import (Judgement, at_least, at_most, describe, judge, paired_above,
                               paired_below, within_rel)
 
-T95_1, T975_1 = 6.313752, 12.706205  # t_{0.95,1}, t_{0.975,1}
-T95_2, T975_2 = 2.919986, 4.302653   # t_{0.95,2}, t_{0.975,2}
-T95_4, T975_4 = 2.131847, 2.776445   # t_{0.95,4}, t_{0.975,4}
+T95_1, T95_2, T95_4 = 6.313752, 2.919986, 2.131847  # t_{0.95,1}, t_{0.95,2}, t_{0.95,4}
 SQ3, SQ5 = math.sqrt(3), math.sqrt(5)
 
 
@@ -24,10 +23,11 @@ def seeds(*xs):
     return dict(enumerate(xs))
 
 
-def check(j: Judgement, verdict, n, est, lo95, hi95, bound):
+def check(j: Judgement, verdict, n, est, lo90, hi90, bound):
+    """lo90, hi90: the 90% interval shown with the verdict (its ends the one-sided 95% bounds)."""
     assert (j.verdict, j.n) == (verdict, n), j
     assert j.estimate == approx(est)
-    assert (j.ci_low, j.ci_high) == (approx(lo95), approx(hi95))
+    assert (j.ci_low, j.ci_high) == (approx(lo90), approx(hi90))
     assert j.bound == approx(bound)
 
 
@@ -37,7 +37,7 @@ def test_at_most_pass():
     # mean 3.2, s 0.2, se 0.2/√3; upper = 3.2 + 2.919986·0.115470 = 3.537171 ≤ 4
     se = 0.2 / SQ3
     j = at_most(seeds(3.0, 3.2, 3.4), 4.0)
-    check(j, "PASS", 3, 3.2, 3.2 - T975_2 * se, 3.2 + T975_2 * se, 3.2 + T95_2 * se)
+    check(j, "PASS", 3, 3.2, 3.2 - T95_2 * se, 3.2 + T95_2 * se, 3.2 + T95_2 * se)
     assert j.bound == approx(3.537171)
     assert j.reason == "upper 95% bound 3.537 ≤ 4"
 
@@ -46,7 +46,7 @@ def test_at_most_fail():
     # mean 4.5, s 0.1; lower = 4.5 − 2.919986·0.057735 = 4.33142 > 4
     se = 0.1 / SQ3
     j = at_most(seeds(4.4, 4.5, 4.6), 4.0)
-    check(j, "FAIL", 3, 4.5, 4.5 - T975_2 * se, 4.5 + T975_2 * se, 4.5 - T95_2 * se)
+    check(j, "FAIL", 3, 4.5, 4.5 - T95_2 * se, 4.5 + T95_2 * se, 4.5 - T95_2 * se)
     assert j.reason.startswith("lower 95% bound 4.331 > 4")
 
 
@@ -54,7 +54,7 @@ def test_at_most_straddling_is_inconclusive():
     # mean 4.0, s 0.5; bounds 4 ± 0.842928 = [3.15707, 4.84293] span 4
     se = 0.5 / SQ3
     j = at_most(seeds(3.5, 4.0, 4.5), 4.0)
-    check(j, "INCONCLUSIVE", 3, 4.0, 4 - T975_2 * se, 4 + T975_2 * se, 4 + T95_2 * se)
+    check(j, "INCONCLUSIVE", 3, 4.0, 4 - T95_2 * se, 4 + T95_2 * se, 4 + T95_2 * se)
     assert j.reason == "90% interval [3.157, 4.843] spans 4"
 
 
@@ -73,7 +73,7 @@ def test_at_most_mean_below_but_bound_above_is_inconclusive():
 def test_at_least(value, verdict, bound):
     j = at_least(seeds(0.9, 1.0, 1.1), value)
     se = 0.1 / SQ3
-    check(j, verdict, 3, 1.0, 1.0 - T975_2 * se, 1.0 + T975_2 * se, bound)
+    check(j, verdict, 3, 1.0, 1.0 - T95_2 * se, 1.0 + T95_2 * se, bound)
 
 
 # --- within_rel (TOST) ----------------------------------------------------------------------
@@ -85,7 +85,7 @@ def test_within_rel_pass():
     # mean 13.9, s 0.1: [13.9 ∓ 0.168586] = [13.73141, 14.06859] inside the band
     se = 0.1 / SQ3
     j = within_rel(seeds(13.8, 13.9, 14.0), 13.87, 0.03)
-    check(j, "PASS", 3, 13.9, 13.9 - T975_2 * se, 13.9 + T975_2 * se, 13.9 + T95_2 * se)
+    check(j, "PASS", 3, 13.9, 13.9 - T95_2 * se, 13.9 + T95_2 * se, 13.9 + T95_2 * se)
     assert j.reason == "90% interval [13.73, 14.07] inside [13.45, 14.29]"
 
 
@@ -124,7 +124,6 @@ def test_within_rel_negative_anchor_uses_abs():
 A = {0: 3.0, 1: 5.0, 2: 2.0}
 B = {0: 4.0, 1: 6.2, 2: 3.4}
 LO, HI = 1.2 - T95_2 * 0.2 / SQ3, 1.2 + T95_2 * 0.2 / SQ3
-LO95, HI95 = 1.2 - T975_2 * 0.2 / SQ3, 1.2 + T975_2 * 0.2 / SQ3
 
 
 @pytest.mark.parametrize("margin, verdict, bound", [
@@ -133,7 +132,7 @@ LO95, HI95 = 1.2 - T975_2 * 0.2 / SQ3, 1.2 + T975_2 * 0.2 / SQ3
     (2.0, "FAIL", HI),          # upper 1.53717 ≤ 2
 ])
 def test_paired_below(margin, verdict, bound):
-    check(paired_below(A, B, margin), verdict, 3, 1.2, LO95, HI95, bound)
+    check(paired_below(A, B, margin), verdict, 3, 1.2, LO, HI, bound)
 
 
 @pytest.mark.parametrize("margin, verdict, bound", [
@@ -141,13 +140,13 @@ def test_paired_below(margin, verdict, bound):
 ])
 def test_paired_above(margin, verdict, bound):
     # a − b with the roles swapped gives the same differences
-    check(paired_above(B, A, margin), verdict, 3, 1.2, LO95, HI95, bound)
+    check(paired_above(B, A, margin), verdict, 3, 1.2, LO, HI, bound)
 
 
 def test_paired_wrong_direction_fails():
     # B is above A, so "B below A" fails: d = A − B = [−1, −1.2, −1.4], upper −0.86283 ≤ 0
     j = paired_below(B, A)
-    check(j, "FAIL", 3, -1.2, -HI95, -LO95, -LO)
+    check(j, "FAIL", 3, -1.2, -HI, -LO, -LO)
     assert j.reason == "upper 95% bound −0.8628 ≤ margin 0"
     assert paired_above(A, B).verdict == "FAIL"
 
@@ -161,7 +160,7 @@ def test_pairing_is_by_seed_not_order():
     a = {2: 2.0, 7: 100.0, 0: 3.0, 1: 5.0}
     b = {9: -50.0, 0: 4.0, 1: 6.2, 2: 3.4}
     j = paired_below(a, b)
-    check(j, "PASS", 3, 1.2, LO95, HI95, LO)
+    check(j, "PASS", 3, 1.2, LO, HI, LO)
     assert j.reason.endswith("; 2 unmatched seeds left out")
 
 
@@ -172,7 +171,7 @@ def test_pairing_matters():
     # d = [0.30, 0.25, 0.35, 0.30, 0.30]: mean 0.3, s² = 0.005/4, lower = 0.3 − 2.131847·s/√5 = 0.266293
     s = math.sqrt(0.005 / 4)
     j = paired_below(a, b)
-    check(j, "PASS", 5, 0.3, 0.3 - T975_4 * s / SQ5, 0.3 + T975_4 * s / SQ5, 0.3 - T95_4 * s / SQ5)
+    check(j, "PASS", 5, 0.3, 0.3 - T95_4 * s / SQ5, 0.3 + T95_4 * s / SQ5, 0.3 - T95_4 * s / SQ5)
     assert j.bound == approx(0.266293)
     # Unpaired (Welch) by hand: s_a² = 2.5, s_b² = 10.105/4 = 2.52625, se = √((2.5 + 2.52625)/5) ≈ 1.0026;
     # even with the generous t_{0.95,4} the lower bound 0.3 − 2.13·1.0 < 0 would not pass.
@@ -190,11 +189,11 @@ def test_n1_is_inconclusive():
 
 
 def test_n2_is_inconclusive_but_reports_interval():
-    # mean 3.1, s = 0.141421, se 0.1; 95% CI 3.1 ± 1.2706205. The one-sided upper bound
+    # mean 3.1, s = 0.141421, se 0.1; 90% interval 3.1 ± 0.6313752. The one-sided upper bound
     # 3.1 + 6.313752·0.1 = 3.73 would be ≤ 4, but 2 seeds never give a verdict.
     j = at_most({0: 3.0, 1: 3.2}, 4.0)
     assert (j.verdict, j.reason, j.n) == ("INCONCLUSIVE", "n=2 < 3 seeds", 2)
-    assert (j.estimate, j.ci_low, j.ci_high) == (approx(3.1), approx(3.1 - T975_1 * 0.1), approx(3.1 + T975_1 * 0.1))
+    assert (j.estimate, j.ci_low, j.ci_high) == (approx(3.1), approx(3.1 - T95_1 * 0.1), approx(3.1 + T95_1 * 0.1))
     assert math.isnan(j.bound)
     assert 3.1 + T95_1 * 0.1 <= 4.0
 
@@ -238,11 +237,11 @@ def test_ties_are_exact_for_inexact_floats():
 
 def test_nan_values_are_dropped():
     j = at_most({0: 3.0, 1: float("nan"), 2: 3.2, 3: 3.4}, 4.0)
-    check(j, "PASS", 3, 3.2, 3.2 - T975_2 * 0.2 / SQ3, 3.2 + T975_2 * 0.2 / SQ3, 3.2 + T95_2 * 0.2 / SQ3)
+    check(j, "PASS", 3, 3.2, 3.2 - T95_2 * 0.2 / SQ3, 3.2 + T95_2 * 0.2 / SQ3, 3.2 + T95_2 * 0.2 / SQ3)
     assert j.reason == "upper 95% bound 3.537 ≤ 4; 1 NaN seed dropped"
     # in a paired check the NaN seed leaves the pair too
     j = paired_below({**A, 5: float("nan")}, {**B, 5: 1.0})
-    check(j, "PASS", 3, 1.2, LO95, HI95, LO)
+    check(j, "PASS", 3, 1.2, LO, HI, LO)
     assert "1 NaN seed dropped" in j.reason
 
 
@@ -285,5 +284,20 @@ def test_import_is_light():
 
 def test_describe():
     j = paired_below(B, A)
-    assert describe(j) == "−1.2 [−1.697, −0.7032] (n=3)"
-    assert describe(j, digits=2) == "−1.2 [−1.7, −0.7] (n=3)"
+    assert describe(j) == "−1.2 [−1.537, −0.8628] (n=3)"
+    assert describe(j, digits=2) == "−1.2 [−1.5, −0.86] (n=3)"
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_interval_shown_says_the_verdict(seed):
+    # a referee reads the verdict off the interval beside it: PASS only when the whole
+    # interval lies on the claim's side of the margin, FAIL only when it lies on the other
+    rng = random.Random(seed)
+    n = rng.choice([3, 4, 5])
+    a = {s: rng.gauss(0, 1) for s in range(n)}
+    b = {s: a[s] + rng.gauss(0.5, 1) for s in range(n)}
+    margin = rng.uniform(-0.5, 1.0)
+    j = paired_below(a, b, margin)
+    side = {"PASS": j.ci_low > margin, "FAIL": j.ci_high <= margin,
+            "INCONCLUSIVE": j.ci_low <= margin < j.ci_high}
+    assert side[j.verdict], j

@@ -5,7 +5,8 @@ names the experiment, the dataset its anchor was measured on, a model and a metr
 check (``check:``) or several that must all hold (``checks:``). Each check is judged by
 :mod:`aebench.verdicts` on the per-seed values (comparisons on paired per-seed differences):
 PASS when the claim holds with 95% confidence, FAIL when its opposite does, INCONCLUSIVE
-otherwise, with the reason. Several checks: PASS when all pass, FAIL when any fails.
+otherwise, with the reason; a paired difference is shown with the 90% interval whose ends are
+the bounds the verdict read. Several checks: PASS when all pass, FAIL when any fails.
 
 A claim is not judged ("n/a ...") when this run lacks its models, when it ran on another
 dataset than the anchor's, or when ``full_data: true`` (an anchor published on the whole data

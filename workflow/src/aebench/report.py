@@ -41,7 +41,7 @@ def claims_table(path: Path) -> str:
             # scrolls inside the page: the landing page centres its content vertically, so a
             # taller table would push the summary above the first screen
             f'<div style="max-height: 60vh; overflow-y: auto"><table {STYLE}><thead><tr>'
-            f"<th>claim</th><th>verdict</th><th>paired difference [95% CI], or value</th></tr>"
+            f"<th>claim</th><th>verdict</th><th>paired difference [90% CI], or value</th></tr>"
             f"</thead><tbody>\n{body}\n</tbody></table></div>")
 
 

@@ -9,6 +9,10 @@ or the seeds were lucky. Each check therefore asks a one-sided question at 95% c
 * INCONCLUSIVE otherwise, with the reason (the 90% interval, i.e. both one-sided bounds,
   spans the threshold; or fewer than 3 seeds).
 
+The interval shown with a verdict is that 90% interval, so PASS reads off it: it lies wholly on
+the claim's side of the threshold (a two-sided 95% interval could cross the threshold beside
+a PASS, and a reader would rightly ask why).
+
 One-sided bounds because each claim is directional ("≤ 4.0", "a below b"): a two-sided
 interval would spend half its error budget on a direction nobody asks about. A boundary tie
 counts for the side that includes equality ("mean ≤ value" holds at mean == value), so with
@@ -51,8 +55,8 @@ class Judgement:
     reason: str         # one short phrase
     n: int              # seeds used
     estimate: float     # mean of the judged quantity (the paired difference for paired checks)
-    ci_low: float       # two-sided 95% Student-t interval of the estimate (nan if n < 2)
-    ci_high: float
+    ci_low: float       # 90% Student-t interval of the estimate, i.e. the two one-sided 95%
+    ci_high: float      # bounds the verdict reads, so the interval shows it (nan if n < 2)
     bound: float        # the one-sided 95% bound the verdict used (nan where not computed)
 
 
@@ -66,17 +70,17 @@ def _clean(values: dict) -> tuple[dict, int]:
 
 
 def _stats(xs: list[float]):
-    """n, mean, two-sided 95% CI, one-sided 95% (lower, upper) bounds (nan where n is too small)."""
+    """n, mean and the one-sided 95% (lower, upper) bounds, i.e. the 90% interval (nan where n
+    is too small)."""
     n = len(xs)
     if n == 0:
-        return 0, _NAN, _NAN, _NAN, _NAN, _NAN
+        return 0, _NAN, _NAN, _NAN
     mean = statistics.mean(xs)
     if n < 2:
-        return n, mean, _NAN, _NAN, _NAN, _NAN
+        return n, mean, _NAN, _NAN
     from scipy.stats import t
-    se = statistics.stdev(xs) / math.sqrt(n)
-    half2, half1 = float(t.ppf(0.975, n - 1)) * se, float(t.ppf(0.95, n - 1)) * se
-    return n, mean, mean - half2, mean + half2, mean - half1, mean + half1
+    half = float(t.ppf(0.95, n - 1)) * statistics.stdev(xs) / math.sqrt(n)
+    return n, mean, mean - half, mean + half
 
 
 def _notes(nan: int, unmatched: int = 0) -> str:
@@ -88,26 +92,26 @@ def _notes(nan: int, unmatched: int = 0) -> str:
 def _directional(xs: list[float], thr: float, upper_claim: bool, strict: bool, what: str,
                  notes: str) -> Judgement:
     """Claim "mean ≤ thr" (upper_claim) or "mean ≥ thr"/"mean > thr" (strict)."""
-    n, mean, lo95, hi95, lo, hi = _stats(xs)
+    n, mean, lo, hi = _stats(xs)
     if n < MIN_SEEDS:
-        return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo95, hi95, _NAN)
+        return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo, hi, _NAN)
     t = _f(thr)
     if upper_claim:
         if hi <= thr:
-            return Judgement("PASS", f"upper 95% bound {_f(hi)} ≤ {what}{t}" + notes, n, mean, lo95, hi95, hi)
+            return Judgement("PASS", f"upper 95% bound {_f(hi)} ≤ {what}{t}" + notes, n, mean, lo, hi, hi)
         if lo > thr:
-            return Judgement("FAIL", f"lower 95% bound {_f(lo)} > {what}{t}" + notes, n, mean, lo95, hi95, lo)
+            return Judgement("FAIL", f"lower 95% bound {_f(lo)} > {what}{t}" + notes, n, mean, lo, hi, lo)
         need = hi
     else:
         if lo > thr or (not strict and lo == thr):
             op = ">" if strict else "≥"
-            return Judgement("PASS", f"lower 95% bound {_f(lo)} {op} {what}{t}" + notes, n, mean, lo95, hi95, lo)
+            return Judgement("PASS", f"lower 95% bound {_f(lo)} {op} {what}{t}" + notes, n, mean, lo, hi, lo)
         if hi < thr or (strict and hi == thr):
             op = "≤" if strict else "<"
-            return Judgement("FAIL", f"upper 95% bound {_f(hi)} {op} {what}{t}" + notes, n, mean, lo95, hi95, hi)
+            return Judgement("FAIL", f"upper 95% bound {_f(hi)} {op} {what}{t}" + notes, n, mean, lo, hi, hi)
         need = lo
     return Judgement("INCONCLUSIVE", f"90% interval [{_f(lo)}, {_f(hi)}] spans {what}{t}" + notes,
-                     n, mean, lo95, hi95, need)
+                     n, mean, lo, hi, need)
 
 
 def at_most(values: dict, value: float) -> Judgement:
@@ -126,17 +130,17 @@ def within_rel(values: dict, anchor: float, tol: float) -> Judgement:
     """Claim: |mean − anchor| ≤ tol·|anchor|, judged by TOST at 95%."""
     xs, nan = _clean(values)
     notes = _notes(nan)
-    n, mean, lo95, hi95, lo, hi = _stats(list(xs.values()))
+    n, mean, lo, hi = _stats(list(xs.values()))
     if n < MIN_SEEDS:
-        return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo95, hi95, _NAN)
+        return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo, hi, _NAN)
     a, b = anchor - tol * abs(anchor), anchor + tol * abs(anchor)
     band, iv = f"[{_f(a)}, {_f(b)}]", f"90% interval [{_f(lo)}, {_f(hi)}]"
     far = hi if hi - anchor >= anchor - lo else lo
     if a <= lo and hi <= b:
-        return Judgement("PASS", f"{iv} inside {band}" + notes, n, mean, lo95, hi95, far)
+        return Judgement("PASS", f"{iv} inside {band}" + notes, n, mean, lo, hi, far)
     if hi < a or lo > b:
-        return Judgement("FAIL", f"{iv} outside {band}" + notes, n, mean, lo95, hi95, hi if hi < a else lo)
-    return Judgement("INCONCLUSIVE", f"{iv} not inside {band}" + notes, n, mean, lo95, hi95, far)
+        return Judgement("FAIL", f"{iv} outside {band}" + notes, n, mean, lo, hi, hi if hi < a else lo)
+    return Judgement("INCONCLUSIVE", f"{iv} not inside {band}" + notes, n, mean, lo, hi, far)
 
 
 def _paired(a: dict, b: dict, margin: float, sign: int) -> Judgement:
