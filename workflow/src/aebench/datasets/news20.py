@@ -118,8 +118,8 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
     """Bag of words over the ``vocab_size`` most frequent train words (:func:`top_terms`).
 
     Headers, footers and quoted replies are stripped (:func:`documents`), English stop words
-    dropped. Stored as counts;
-    experiments derive tf-idf or per-document normalised vectors from them.
+    dropped. Stored as counts; experiments derive tf-idf or per-document normalised vectors
+    from them.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -134,10 +134,11 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
     docs, y, classes = splits["train"]
     vec = CountVectorizer(stop_words="english")
     counts = vec.fit_transform(docs)
-    vocabulary = top_terms(np.asarray(counts.sum(0)).ravel(), vec.get_feature_names_out(), vocab_size)
-    vec = CountVectorizer(vocabulary=vocabulary)  # same tokens: stop words were never counted
-    x = vec.transform(docs).toarray().astype(np.float32)
-    xt = vec.transform(splits["test"][0]).toarray().astype(np.float32)
+    terms = vec.get_feature_names_out()  # alphabetical, as top_terms returns its choice
+    vocabulary = top_terms(np.asarray(counts.sum(0)).ravel(), terms, vocab_size)
+    cols = np.searchsorted(terms, vocabulary)
+    x = counts[:, cols].toarray().astype(np.float32)
+    xt = vec.transform(splits["test"][0])[:, cols].toarray().astype(np.float32)
     yt = splits["test"][1]
     # A document with none of the vocabulary's words (about 3% of each split, mostly ones the
     # header/footer/quote removal emptied) has no direction to rank by: dropped, and counted.
@@ -147,7 +148,7 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
     x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train)
     x_te, y_te = sample(xt, yt, n_test)
     p = Prepared("20news", "text", x_tr, y_tr, x_va, y_va, x_te, y_te, shape=(x.shape[1],),
-                 classes=classes, vocabulary=vec.get_feature_names_out().tolist(),
+                 classes=classes, vocabulary=vocabulary,
                  notes={"full": n_train is None and n_test is None,
                         "empty_documents_dropped": dropped})
     return p, sources
