@@ -44,11 +44,18 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
             if not p.name.startswith("."))  # Snakemake's stamp stays behind
     assert (dest / "tables/claims.csv").read_text() == (smoke_run / "results/tables/claims.csv").read_text()
     assert (dest / "report.html").stat().st_size > 0
-    # models and codes stay behind; each run's spec, metrics and history are published
-    assert not list(dest.rglob("*.npz")) and not list(dest.rglob("*.pt"))
+    # models and codes stay behind; each run's spec, metrics and history are published, and
+    # for E1 (which reads only small files) the few test reconstructions it shows
+    assert {p.name for p in dest.rglob("*.npz")} == {"preview.npz"} and not list(dest.rglob("*.pt"))
+    assert {p.parent.parent.name for p in dest.rglob("preview.npz")} == set(cfg.experiment_models("e1"))
+    assert all(p.stat().st_size < 300_000 for p in dest.rglob("preview.npz"))
     assert (dest / "runs/ae30/seed0/history.csv").exists()
     jobs = pd.read_csv(dest / "jobs.csv")
     assert len(jobs) == m["jobs_total"] and (jobs["state"] == "done").all()
+    # the CPU every job ran on (floats are reproducible on one kind of CPU only)
+    here = publish.ledger.cpu_model()
+    assert set(jobs["cpu"]) == {here} and m["cpus"] == here
+    assert all(m["experiments"][e]["cpus"] == here for e in cfg.enabled)
     assert jobs["wall_seconds"].notna().all() and (jobs["max_rss_mb"] > 0).all()
     fits = jobs[jobs["rule"] == "fit"]
     torch_fits = fits[fits["source"] == "attempts"]  # every fit goes through the ledger
@@ -119,15 +126,25 @@ def test_restore_from_rebuilds_claims_and_report_without_training(published, smo
             assert fig.name in html
     # publishing the restored run again (a run resumed on a new machine) keeps what the first
     # machine measured: restored experiments stay complete, their jobs' costs stay recorded
+    # (one published before jobs named their CPU: the manifest's machine stands for them)
     again = tmp_path / "again"
     shutil.copytree(dest, again)
+    pd.read_csv(dest / "jobs.csv").drop(columns="cpu").to_csv(again / "jobs.csv", index=False)
+    man = json.loads((again / "manifest.json").read_text())
+    man["machine"]["cpu"] = "Old CPU"
+    (again / "manifest.json").write_text(json.dumps(man))
     cfg2 = status.load_config(work, ["workflow/presets/smoke.yaml"], [f"restore_from={dest}"])
     m2 = publish.publish(work, again, "smoke-test", cfg2, cores=2)
     assert m2["complete"] and m2["jobs_done"] == m["jobs_total"]
     assert all(m2["experiments"][e]["complete"] for e in cfg.enabled)
     before, after = (pd.read_csv(d / "jobs.csv").set_index("job") for d in (dest, again))
     fits = before.index[before["rule"] == "fit"]
-    pd.testing.assert_frame_equal(after.loc[fits], before.loc[fits], check_dtype=False)
+    pd.testing.assert_frame_equal(after.loc[fits].drop(columns="cpu"), before.loc[fits].drop(columns="cpu"),
+                                  check_dtype=False)
+    # the jobs that ran here (gather) name this machine's CPU
+    here = publish.ledger.cpu_model()
+    assert (after.drop(index="gather")["cpu"] == "Old CPU").all() and after.loc["gather", "cpu"] == here
+    assert m2["cpus"] == "; ".join(sorted({"Old CPU", here}))
 
 
 def test_restore_reruns_only_what_was_not_published(published, tmp_path):
@@ -135,13 +152,101 @@ def test_restore_reruns_only_what_was_not_published(published, tmp_path):
     part = tmp_path / "part"
     shutil.copytree(dest, part)
     man = json.loads((part / "manifest.json").read_text())
-    man["experiments"]["e1"]["complete"] = False
+    man["experiments"]["e3"]["complete"] = False  # E3 reads its models' codes: all retrain
     (part / "manifest.json").write_text(json.dumps(man))
     work = copy_workflow(tmp_path / "work")
     dry = snakemake(work, *SMOKE, "--config", f"restore_from={part}", "-n").stdout
     fits = {line.split("model=")[1].split(",")[0] for line in dry.splitlines() if "model=" in line}
-    assert fits == set(cfg.experiment_models("e1"))
-    assert "wildcards: experiment=e1" in dry
+    assert fits == set(cfg.experiment_models("e3"))
+    assert "wildcards: experiment=e3" in dry and "rule restore_fit" not in dry
+
+
+def _dry_fits(dry: str) -> tuple[set, set]:
+    """(fits to train as (model, seed), fits to copy back as "model/seedK") in a dry run."""
+    train = {(line.split("model=")[1].split(",")[0], int(line.split("seed=")[1]))
+             for line in dry.splitlines() if "wildcards: model=" in line}
+    copy = {line.split("fit=")[1].strip() for line in dry.splitlines() if "wildcards: fit=" in line}
+    return train, copy
+
+
+def test_restore_keeps_the_finished_fits_of_an_unfinished_experiment(published, smoke_run, tmp_path):
+    """A run longer than one machine's life: E6 was cut short (one classifier never finished)
+    and the next machine lost results/. E6 reads only its classifiers' metrics, so the finished
+    ones are copied back and only the missing one trains, with its stack; E8 reads the stacks'
+    models, so while E8 is unfinished every stack trains again."""
+    from aebench.experiments.e6_pretraining import classifier_model, stack_model
+
+    cfg, m, dest = published
+    p6 = cfg.params["e6"]
+    init, budget = next(i for i in p6.inits if i != "random"), p6.budgets[0]
+    missing = classifier_model(init, budget)
+    classifiers = {(c, s) for c in cfg.experiment_models("e6") for s in cfg.model_seeds(c)}
+
+    def cut(name, unfinished):
+        part = tmp_path / name
+        shutil.copytree(dest, part)
+        man = json.loads((part / "manifest.json").read_text())
+        for e in unfinished:
+            man["experiments"][e]["complete"] = False
+        (part / "manifest.json").write_text(json.dumps(man))
+        shutil.rmtree(part / "runs" / missing / "seed1")
+        return part
+
+    work = copy_workflow(tmp_path / "work")
+    part = cut("e6", ["e6"])
+    train, copy = _dry_fits(snakemake(work, *SMOKE, "--config", f"restore_from={part}", "-n").stdout)
+    assert train == {(missing, 1), (stack_model(init), 1)}
+    assert copy == {f"{c}/seed{s}" for c, s in classifiers - {(missing, 1)}}
+
+    part8 = cut("e6e8", ["e6", "e8"])
+    train, copy = _dry_fits(snakemake(work, *SMOKE, "--config", f"restore_from={part8}", "-n").stdout)
+    stacks = {(stack_model(i), s) for i in p6.inits for s in cfg.seeds}
+    assert train == stacks | {(missing, 1)}
+    assert copy == {f"{c}/seed{s}" for c, s in classifiers - {(missing, 1)}}
+
+    # E1 reads metrics and the test reconstructions its fits keep (preview.npz): with E5 done,
+    # nothing reads its models, and every fit is copied back
+    part1 = cut("e1", ["e1"])
+    train, copy = _dry_fits(snakemake(work, *SMOKE, "--config", f"restore_from={part1}", "-n").stdout)
+    assert train == set()
+    assert copy >= {f"{m}/seed{s}" for m in cfg.experiment_models("e1") for s in cfg.model_seeds(m)}
+
+    # run them: the classifier trained again on this machine, beside the copied ones, gives E6
+    # the numbers of the run that was never interrupted; E1 its numbers and its figure
+    snakemake(work, "results/e6/metrics.csv", *SMOKE, "--config", f"restore_from={part}")
+    pd.testing.assert_frame_equal(pd.read_csv(work / "results/e6/metrics.csv"),
+                                  pd.read_csv(smoke_run / "results/e6/metrics.csv"))
+    work1 = copy_workflow(tmp_path / "work1")
+    snakemake(work1, "results/e1/metrics.csv", *SMOKE, "--config", f"restore_from={part1}")
+    pd.testing.assert_frame_equal(pd.read_csv(work1 / "results/e1/metrics.csv"),
+                                  pd.read_csv(smoke_run / "results/e1/metrics.csv"))
+    import matplotlib.image as mpimg
+
+    fig = "results/e1/figures/reconstructions.png"
+    assert (mpimg.imread(work1 / fig) == mpimg.imread(smoke_run / fig)).all()
+
+
+def test_an_experiment_that_reads_only_small_files_gets_only_them(tmp_path):
+    """What `reads` declares is all such an experiment sees: no model, only the named arrays
+    of codes.npz, from the preview a publication keeps once codes.npz is gone."""
+    import numpy as np
+
+    from aebench.experiments import EXPERIMENTS, PREVIEW, Context
+
+    assert EXPERIMENTS["e6"].reads == () and EXPERIMENTS["e5"].reads is None
+    run = tmp_path / "run"
+    run.mkdir()
+    np.savez(run / "codes.npz", z_test=np.zeros((5, 2)), recon_test_head=np.ones((3, 4)))
+    ctx = Context("e1", tmp_path / "d.npz", {"m": {0: run}}, None, tmp_path, reads=("recon_test_head",))
+    with pytest.raises(RuntimeError, match="declares `reads`"):
+        ctx.load("m", 0)
+    assert list(ctx.codes("m", 0)) == ["recon_test_head"]
+    from aebench import publish
+
+    assert publish.write_preview(run, run / PREVIEW, ["recon_test_head"])
+    (run / "codes.npz").unlink()
+    np.testing.assert_array_equal(ctx.codes("m", 0)["recon_test_head"], np.ones((3, 4)))
+    assert not publish.write_preview(run, run / "again.npz", ["recon_test_head"])
 
 
 def test_restore_from_a_run_made_with_another_config_fails_clearly(published, tmp_path):
@@ -206,3 +311,25 @@ def test_readme_of_a_run_in_progress_judges_its_finished_experiments(smoke_run, 
         if exp in done:
             assert f"| {row['verdict']} " in block.split(f"| {cid} ")[1].split("\n")[0]
     assert "in progress since" in block
+
+
+def test_data_prepared_again_is_checked_against_the_first(published, smoke_run, tmp_path):
+    """A run resumed on another machine prepares its data again: the manifest says whether
+    they are byte for byte those the first fits were trained on."""
+    from aebench import readme
+
+    cfg, m, dest = published
+    assert m["data_checks"] == {} and set(m["data_first"]) == {d for d in m["full_data"]}
+    again = tmp_path / "again"
+    shutil.copytree(dest, again)
+    man = json.loads((again / "manifest.json").read_text())
+    first, other = sorted(man["data_first"])[:2]
+    for d in (first, other):
+        man["data_first"][d]["cpu"] = "Old CPU"
+    man["data_first"][other]["sha256"] = "0" * 64  # as if the old machine's data differed
+    (again / "manifest.json").write_text(json.dumps(man))
+    m2 = publish.publish(smoke_run, again, "smoke-test", cfg, cores=2)
+    assert m2["data_checks"][first]["same"] and not m2["data_checks"][other]["same"]
+    assert set(m2["data_checks"]) == {first, other}  # the others were first published here
+    note = readme.note(m2)
+    assert f"byte-identical to the first: {first} " in note and f"DIFFER from the first: {other}." in note

@@ -38,6 +38,11 @@ try:
     RESTORED = publish.restorable(RESTORE_FROM, CFG) if RESTORE_FROM else []
 except aeconfig.ConfigError as e:
     raise WorkflowError(str(e)) from None
+# ... and the published fits whose model files nothing left to run reads (rule restore_fit),
+# as "model/seedK" under results/runs/.
+RESTORED_FITS = [
+    f"{m}/seed{s}" for m, s in (publish.restorable_fits(RESTORE_FROM, CFG, RESTORED) if RESTORE_FROM else [])
+]
 
 # Report captions live with their experiment (aebench.experiments); the caption templates in
 # workflow/report/ read them from here, rendered with the experiment's settings.

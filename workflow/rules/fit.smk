@@ -30,3 +30,24 @@ rule fit:
         "../../envs/aebench.yaml"
     script:
         "../scripts/fit.py"
+
+
+# With `restore_from`, a published fit whose model file nothing left to run reads (E6's
+# classifiers: E6 reads their metrics.json) is copied back instead of trained again: a run
+# longer than one machine's life keeps its finished fits, not only its finished experiments.
+rule restore_fit:
+    input:
+        lambda wc: published(f"{paths.RESULTS}/runs/{wc.fit}"),
+    output:
+        directory(f"{paths.RESULTS}/runs/{{fit}}"),
+    wildcard_constraints:
+        fit=one_of(RESTORED_FITS),
+    log:
+        paths.log("restore", "runs", "{fit}"),
+    conda:
+        "../../envs/aebench.yaml"
+    shell:
+        "(cp -r {input} {output} && echo restored {wildcards.fit} from {input}) > {log} 2>&1"
+
+
+ruleorder: restore_fit > fit

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import resource
 import shutil
 import socket
@@ -31,7 +32,8 @@ def attempt(directory, fresh: bool, interval: float = INTERVAL):
         shutil.rmtree(d)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"attempt{len(list(d.glob('attempt*.json')))}.json"
-    rec = {"host": socket.gethostname(), "pid": os.getpid(), "start": time.time()}
+    rec = {"host": socket.gethostname(), "cpu": cpu_model(), "pid": os.getpid(),
+           "start": time.time()}
     t0 = time.monotonic()
     lock = threading.Lock()
 
@@ -70,11 +72,25 @@ def attempt(directory, fresh: bool, interval: float = INTERVAL):
         write(status)
 
 
+def cpu_model() -> str:
+    """This machine's processor, as /proc/cpuinfo names it. Float results are reproducible on
+    one kind of CPU only (another may take other SIMD paths), so each attempt records it."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                platform.processor() or platform.machine())
+
+
 def total(directory) -> dict:
     """Sum of a job's attempts: count, wall and CPU seconds; the largest peak RSS; when the
-    first began and the last ended (None without attempts), and each attempt's (start, end)."""
+    first began and the last ended (None without attempts), each attempt's (start, end), and
+    the CPUs they ran on ("; "-joined, in order; None where no record names one)."""
     recs = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("attempt*.json"))]
+    cpus = list(dict.fromkeys(r["cpu"] for r in recs if r.get("cpu")))
     return {"attempts": len(recs),
+            "cpu": "; ".join(cpus) or None,
             "spans": [(r["start"], r["end"]) for r in recs],
             "start": min((r["start"] for r in recs), default=None),
             "end": max((r["end"] for r in recs), default=None),

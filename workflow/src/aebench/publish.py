@@ -7,8 +7,10 @@ copies, under ``results/published/NAME/`` (or ``--to``):
 
 - every finished experiment (all its jobs done): ``<exp>/metrics.csv``, ``table.{csv,md}``,
   ``figures/``; unfinished ones wait for a later call;
-- every finished fit's ``run.json``, ``metrics.json`` and ``history.csv`` (no models, no codes)
-  and each dataset's manifest: what ``restore_from`` needs to rebuild the claims and report;
+- every finished fit's ``run.json``, ``metrics.json`` and ``history.csv`` (no models, no codes;
+  ``preview.npz``: the few test reconstructions an experiment that reads only small files
+  shows) and each dataset's manifest: what ``restore_from`` needs to rebuild the claims and
+  report;
 - ``jobs.csv``: every job's state, attempts, wall and CPU seconds and peak RSS (a fit's
   attempts summed from :mod:`aebench.ledger`; other jobs from their benchmark file);
   ``costs.csv``: the same per experiment;
@@ -21,7 +23,10 @@ copies, under ``results/published/NAME/`` (or ``--to``):
 
 A new machine that lost ``results/`` then re-runs only what is missing: set
 ``restore_from: results/published/NAME`` and the finished experiments are copied back
-instead of being trained again (the config must be the one the run was made with).
+instead of being trained again (the config must be the one the run was made with), and so
+are the finished fits of the others whose model files nothing left to run reads
+(:func:`restorable_fits`: E6's classifiers), so that a run longer than one machine's life
+keeps them too.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import pandas as pd
 
 from . import config as aeconfig
 from . import ledger, paths, status
+from .experiments import PREVIEW
 
 MANIFEST = "manifest.json"
 # Keys that say where and how fast a run goes, not what it computes: a published run restores
@@ -77,8 +83,7 @@ def _git(root: Path, *args: str) -> str:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = ledger.cpu_model()
     mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
                    if line.startswith("MemTotal")), 0)
     return {"host": socket.gethostname(), "platform": platform.platform(), "cpu": cpu,
@@ -120,7 +125,9 @@ def _attempts(root: Path, model: str, job: str) -> Path:
 
 
 def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
-    """One row per job: state, attempts, wall and CPU seconds, peak RSS, start and end."""
+    """One row per job: state, attempts, wall and CPU seconds, peak RSS, start and end, and
+    the CPU it ran on (a job without a ledger ran here: its benchmark file is this machine's)."""
+    here = ledger.cpu_model()
     rows = []
     for j in jobs.values():
         row = {"job": j.name, "rule": j.kind if j.kind in ("data", "experiment", "gather") else "fit",
@@ -130,13 +137,14 @@ def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
         spent.pop("spans", None)  # job_spans reads them
         if spent["attempts"]:
             row.update(spent, source="attempts")
+            row["cpu"] = row["cpu"] or here  # a ledger from before it named the CPU
         elif b:
             row.update(attempts=1, source="benchmark", wall_seconds=b["wall_seconds"],
                        cpu_seconds=b["cpu_seconds"], max_rss_mb=b["max_rss_mb"],
-                       start=b["end"] - b["wall_seconds"], end=b["end"])
+                       start=b["end"] - b["wall_seconds"], end=b["end"], cpu=here)
         rows.append(row)
     cols = ["job", "rule", "model", "state", "attempts", "wall_seconds", "cpu_seconds",
-            "max_rss_mb", "start", "end", "source"]
+            "max_rss_mb", "start", "end", "source", "cpu"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
@@ -156,22 +164,33 @@ def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd
                      "jobs_charged": len(own),
                      "cpu_hours": round(mine["cpu_seconds"].sum() / 3600, 3),
                      "wall_hours": round(mine["wall_seconds"].sum() / 3600, 3),
-                     "peak_rss_mb": all_["max_rss_mb"].max()})
+                     "peak_rss_mb": all_["max_rss_mb"].max(),
+                     "cpu": cpus(all_["cpu"])})
     return pd.DataFrame(rows)
 
 
-def carry_over(jobs_df: pd.DataFrame, previous: Path) -> pd.DataFrame:
+def cpus(column) -> str | None:
+    """The distinct CPUs of some jobs, "; "-joined (None if no job names one)."""
+    names = dict.fromkeys(n for v in column.dropna() for n in str(v).split("; "))
+    return "; ".join(sorted(names)) or None
+
+
+def carry_over(jobs_df: pd.DataFrame, previous: Path, cpu: str | None = None) -> pd.DataFrame:
     """Jobs an earlier publication of this run recorded as done stay done: a run resumed on a
     new machine restores its published experiments (``restore_from``) without their fits,
-    and their costs and results were measured once already."""
+    and their costs and results were measured once already. ``cpu``: what the earlier
+    publication's manifest names, for a jobs.csv written before jobs named their CPU."""
     if not previous.exists():
         return jobs_df
     old = pd.read_csv(previous).set_index("job")
+    if "cpu" not in old:
+        old["cpu"] = cpu
     for col in ("start", "end"):  # written as ISO times
         old[col] = pd.to_datetime(old[col], utc=True).map(lambda t: t.timestamp() if pd.notna(t) else None)
     out = jobs_df.set_index("job")
-    keep = [j for j in out.index if out.loc[j, "state"] != "done" and j in old.index
-            and old.loc[j, "state"] == "done"]
+    # not done here, or done by copying (restore_from: no ledger, no benchmark file here)
+    keep = [j for j in out.index if j in old.index and old.loc[j, "state"] == "done"
+            and (out.loc[j, "state"] != "done" or pd.isna(out.loc[j, "source"]))]
     out = out.astype(object)
     out.loc[keep, :] = old.loc[keep, out.columns].astype(object)
     return out.reset_index().astype({c: float for c in ("attempts", "wall_seconds", "cpu_seconds",
@@ -250,23 +269,45 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     locked = status.survey(root, jobs)
     est = status.estimate(jobs, cores or os.cpu_count() or 1)
     dest.mkdir(parents=True, exist_ok=True)
+    try:
+        old = json.loads((dest / MANIFEST).read_text())
+    except (OSError, ValueError):
+        old = {}
 
-    jobs_df = carry_over(job_costs(root, jobs), dest / "jobs.csv")
+    jobs_df = carry_over(job_costs(root, jobs), dest / "jobs.csv",
+                         old.get("machine", {}).get("cpu"))
     state = jobs_df.set_index("job")["state"]
     complete = {e: bool((state[names] == "done").all()) for e, names in per_exp.items()}
     for exp, done in complete.items():
         if done:
             for f in (paths.metrics(exp), paths.table(exp), paths.table(exp, "md"), paths.figures(exp)):
                 _copy(root / f, dest / Path(f).relative_to(paths.RESULTS))
+    previews = preview_keys(cfg)
+    commit = _git(root, "rev-parse", "HEAD")
+    data_first, data_checks = dict(old.get("data_first", {})), dict(old.get("data_checks", {}))
     for j in jobs.values():
         if j.state != "done":
             continue
         if j.model:
+            out = dest / Path(j.output).relative_to(paths.RESULTS)
             for f in ("run.json", "metrics.json", "history.csv"):
-                _copy(root / j.output / f, dest / Path(j.output).relative_to(paths.RESULTS) / f)
+                _copy(root / j.output / f, out / f)
+            if j.model in previews and not write_preview(root / j.output, out / PREVIEW, previews[j.model]):
+                _copy(root / j.output / PREVIEW, out / PREVIEW)  # a run restored from one
         elif j.kind == "data":
             ds = j.where[1]
-            _copy(root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS))
+            here, there = root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS)
+            # the data the run's first fits were trained on, and whether this machine's, at
+            # this commit, are byte for byte the same (a run resumed on another CPU or commit)
+            first = data_first.get(ds) or ({"sha256": _sha(there), "commit": old.get("commit"),
+                                            "cpu": old.get("machine", {}).get("cpu")}
+                                           if _sha(there) else
+                                           {"sha256": _sha(here), "commit": commit, "cpu": ledger.cpu_model()})
+            data_first[ds] = first
+            if (first["commit"], first["cpu"]) != (commit, ledger.cpu_model()):
+                data_checks[ds] = {"commit": commit, "cpu": ledger.cpu_model(),
+                                   "same": _sha(here) == first["sha256"]}
+            _copy(here, there)
 
     jobs_df.assign(start=jobs_df["start"].map(_stamp), end=jobs_df["end"].map(_stamp)).to_csv(
         dest / "jobs.csv", index=False)
@@ -280,11 +321,6 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         report = root / paths.RESULTS / "report.html"
         if report.exists() and report.stat().st_mtime >= (root / paths.CLAIMS).stat().st_mtime:
             _copy(report, dest / "report.html")
-    commit = _git(root, "rev-parse", "HEAD")
-    try:
-        old = json.loads((dest / MANIFEST).read_text())
-    except (OSError, ValueError):
-        old = {}
     # A run resumed on a new machine may go on at a later commit: every commit it ran at is
     # listed, and the training code is compared from the first of them.
     commits = old.get("commits", [])
@@ -306,11 +342,18 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         "training_code_uncommitted": bool(dirty),
         # checked in the checkout that publishes: code a finished fit depends on, changed since
         "training_code_changed_since": changed,
+        # each dataset as first published (sha256, commit, CPU), and the last check of it by a
+        # machine or commit that prepared it again (same: byte-identical data)
+        "data_first": data_first,
+        "data_checks": data_checks,
         "config_hash": config_hash(cfg.raw),
         "config": {k: v for k, v in cfg.raw.items() if not k.startswith("_")},
         "seeds": cfg.seeds,
         "full_data": _full_data(dest),
+        # the machine that published; a run resumed on other machines lists their CPUs, and
+        # each experiment those its jobs ran on (results are reproducible on one kind of CPU)
         "machine": machine(),
+        "cpus": cpus(jobs_df.loc[jobs_df["state"] == "done", "cpu"]),
         "start": _stamp(jobs_df["start"].min()),
         "end": _stamp(jobs_df["end"].max()) if finished else None,
         # so far: the attempts of running and interrupted fits count too
@@ -322,7 +365,8 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         "jobs_total": len(jobs_df),
         "complete": finished and n_done == len(jobs_df),
         "experiments": {e: {"complete": c, "jobs_done": int(costs.set_index("experiment").loc[e, "done"]),
-                            "jobs": len(per_exp[e])} for e, c in complete.items()},
+                            "jobs": len(per_exp[e]), "cpus": _none(costs.set_index("experiment").loc[e, "cpu"])}
+                        for e, c in complete.items()},
         "estimated_hours_left": None if finished else round(est["seconds"] / 3600, 2),
         "jobs_not_timed": 0 if finished else est["unknown"] + est["bases"]["median"],
         "snakemake_running": locked,
@@ -336,6 +380,17 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         raise SystemExit(f"publish: {', '.join(big)} over {SMALL_BYTES // 10**6} MB: only small "
                          "files belong under results/published/")
     return manifest
+
+
+def _sha(manifest: Path) -> str | None:
+    try:
+        return json.loads(manifest.read_text()).get("sha256")
+    except (OSError, ValueError):
+        return None
+
+
+def _none(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
 def _unstamp(t: str) -> float:
@@ -360,13 +415,14 @@ def progress(m: dict, costs: pd.DataFrame) -> str:
     return (f"# Run {m['name']}: {state}\n\n"
             f"- commit {m['commit'][:12]}, config hash {m['config_hash']}, seeds {m['seeds']}\n"
             f"- machine: {m['machine']['host']}, {m['machine']['cpu']}, {m['machine']['cores']} "
-            f"cores, {m['machine']['memory_gib']} GiB, torch {m['machine']['torch']}\n"
+            f"cores, {m['machine']['memory_gib']} GiB, torch {m['machine']['torch']}"
+            + (f"; the finished jobs ran on: {m['cpus']}" if m.get("cpus") else "") + "\n"
             f"- started {m['start']}" + (f", ended {m['end']}" if m["end"] else "") + "\n"
             f"- jobs done: {m['jobs_done']}/{m['jobs_total']}; CPU-hours so far: {m['cpu_hours']}; "
             f"job wall hours: {m['job_wall_hours']}; busy hours (Snakemake's sessions and the "
             f"jobs, side by side counted once, pauses not): {m['busy_hours']}\n"
             f"- published at {m['published_at']}\n\n"
-            + t[["experiment", "done", "complete", "cpu_hours", "wall_hours", "peak_rss_mb"]]
+            + t[["experiment", "done", "complete", "cpu_hours", "wall_hours", "peak_rss_mb", "cpu"]]
             .to_markdown(index=False) + "\n")
 
 
@@ -390,6 +446,72 @@ def restorable(directory, cfg: aeconfig.Config) -> list[str]:
             ("restore_from",))
     return [e for e in cfg.enabled if m["experiments"].get(e, {}).get("complete")
             and (d / Path(paths.metrics(e)).relative_to(paths.RESULTS)).exists()]
+
+
+FIT_FILES = ("run.json", "metrics.json")  # a published fit has these (history.csv if it trains)
+
+
+def preview_keys(cfg: aeconfig.Config) -> dict[str, set[str]]:
+    """model -> the arrays of its runs' codes.npz that an experiment reading only small files
+    (``reads``) needs: what a publication keeps of them (preview.npz)."""
+    from .experiments import EXPERIMENTS
+
+    out: dict[str, set[str]] = {}
+    for e in cfg.enabled:
+        for m in cfg.experiment_models(e) if EXPERIMENTS[e].reads else ():
+            out.setdefault(m, set()).update(EXPERIMENTS[e].reads)
+    return out
+
+
+def write_preview(run: Path, dest: Path, keys) -> bool:
+    """Keep ``keys`` of a run's codes.npz in ``dest`` (compressed); False if it has none."""
+    import numpy as np
+
+    if not (run / "codes.npz").exists():
+        return False
+    with np.load(run / "codes.npz") as z:
+        arrays = {k: z[k] for k in sorted(keys) if k in z.files}
+    if not arrays:
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(dest, **arrays)
+    return True
+
+
+def restorable_fits(directory, cfg: aeconfig.Config, restored: list[str]) -> list[tuple[str, int]]:
+    """The published fits (model, seed) a resumed run copies back instead of training: those
+    whose model file nothing still to run reads. An experiment that is not restored reads its
+    runs' models unless it declares ``reads`` (E1, E6), and a fit still to train reads
+    the runs it is built from (a classifier its stack), so those stay to be trained. Call it
+    after :func:`restorable` has checked the config."""
+    from .experiments import EXPERIMENTS
+
+    d = Path(directory)
+    live = [e for e in cfg.enabled if e not in restored]
+
+    def deps(fit):
+        return [(m, fit[1] if cfg.models[m].seeded else 0) for m in cfg.models[fit[0]].needs]
+
+    needed, todo = set(), [(m, s) for e in live for m in cfg.experiment_models(e) for s in cfg.model_seeds(m)]
+    while todo:  # every fit the live experiments read, with those they are built from
+        fit = todo.pop()
+        if fit not in needed:
+            needed.add(fit)
+            todo += deps(fit)
+    models_read = {(m, s) for e in live if EXPERIMENTS[e].reads is None
+                   for m in cfg.experiment_models(e) for s in cfg.model_seeds(m)}
+    previews = {m for e in live if EXPERIMENTS[e].reads for m in cfg.experiment_models(e)}
+
+    def published_whole(fit):
+        run = d / Path(paths.run(*fit)).relative_to(paths.RESULTS)
+        return all((run / f).exists() for f in FIT_FILES + ((PREVIEW,) if fit[0] in previews else ()))
+
+    out = {fit for fit in needed - models_read if published_whole(fit)}
+    while True:  # a fit trained again needs the model files of the fits it is built from
+        drop = {dep for fit in needed - out for dep in deps(fit)} & out
+        if not drop:
+            return sorted(out)
+        out -= drop
 
 
 def main(argv=None) -> int:

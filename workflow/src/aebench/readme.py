@@ -60,10 +60,33 @@ def note(m: dict) -> str:
     commits = m.get("commits") or ([m["commit"]] if m.get("commit") else ["(not a git checkout)"])
     return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; "
             f"commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c[:10] if len(c) == 40 else c}`' for c in commits)}; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
-            f"{mach['host']}: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
+            f"{ran_on(m)}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
             f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours{'' if m['complete'] else ' so far'}."
             + (f" Training code changed since the run's first commit: {', '.join(changed)}."
-               if changed else " No training code has changed since the run's first commit."))
+               if changed else " No training code has changed since the run's first commit.")
+            + data_checked(m))
+
+
+def data_checked(m: dict) -> str:
+    """What the manifest's data checks say: each dataset prepared again (later commit, other
+    machine) is byte-identical to the one the run first published, or is not."""
+    checks = m.get("data_checks") or {}
+    same = [f"{d} (at `{c['commit'][:10]}` on {c['cpu']})" for d, c in checks.items() if c["same"]]
+    differ = [d for d, c in checks.items() if not c["same"]]
+    return ((f" Data prepared again byte-identical to the first: {', '.join(same)}." if same else "")
+            + (f" Data prepared again DIFFER from the first: {', '.join(differ)}." if differ else ""))
+
+
+def ran_on(m: dict) -> str:
+    """The CPU(s) the run's finished jobs ran on; a run resumed on other machines names which
+    experiments ran where (float results are reproducible on one kind of CPU only)."""
+    where: dict[str, list[str]] = {}
+    for e, s in m["experiments"].items():
+        if s.get("jobs_done"):
+            where.setdefault(s.get("cpus") or m["machine"]["cpu"], []).append(e)
+    if len(where) <= 1:
+        return next(iter(where), m["machine"]["cpu"])
+    return "ran on " + "; ".join(f"{c} ({', '.join(es)})" for c, es in where.items())
 
 
 def figures(pub: Path, m: dict, readme_dir: Path) -> str:
@@ -84,7 +107,8 @@ def costs(pub: Path) -> str:
     c = pd.read_csv(pub / "costs.csv")
     t = pd.DataFrame({"experiment": c["experiment"], "jobs done": [f"{d}/{n}" for d, n in zip(c["done"], c["jobs"])],
                       "CPU-hours": c["cpu_hours"], "wall hours": c["wall_hours"],
-                      "peak RSS (GB)": (c["peak_rss_mb"] / 1024).round(2)})
+                      "peak RSS (GB)": (c["peak_rss_mb"] / 1024).round(2),
+                      **({"CPU": c["cpu"].fillna("")} if "cpu" in c else {})})
     return (t.to_markdown(index=False) + "\n\nA job two experiments share (E6's stacks, read by "
             "E8) is charged to the first in lecture order; peak RSS is over all the jobs an "
             "experiment needs; wall hours are the jobs' own times, summed.")
@@ -136,7 +160,7 @@ def presets(runs: list[Path]) -> str:
         state = "complete" if m["complete"] else f"{m['jobs_done']}/{m['jobs_total']} jobs so far"
         gpu = mach.get("gpu") or "no GPU"
         rows.append({"preset": m.get("preset", "?"), "run": f"`{m['name']}`", "state": state,
-                     "machine": f"{mach['cpu']}, {gpu}",
+                     "machine": f"{m.get('cpus') or mach['cpu']}, {gpu}",
                      "cores": m.get("cores") or mach["cores"],
                      "time": _hours(m.get("busy_hours") or 0.0),
                      "CPU-hours": m["cpu_hours"]})

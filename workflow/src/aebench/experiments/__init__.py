@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 EXPERIMENTS: dict[str, "Experiment"] = {}
+PREVIEW = "preview.npz"  # the arrays of a run's codes.npz its publication keeps
 COLUMNS = ["experiment", "dataset", "model", "seed", "metric", "value"]
 FIGURE_SPACE = "\u2007"  # as wide as a digit: "E 2" sorts before "E10" in the report menu
 
@@ -38,6 +39,12 @@ class Experiment:
     figures: ClassVar[dict[str, str]] = {}  # file name in the figures directory -> caption
     threads: ClassVar[str | int] = 1  # "baseline": config threads.baseline
     resources: ClassVar[dict] = {"mem_mb": 4000, "runtime": 60}
+    # What run(ctx) reads of its runs. None: anything, models included. A tuple: their
+    # metrics.json and these small arrays of codes.npz only (ctx.load refuses, ctx.codes gives
+    # just these), which a run's publication keeps (preview.npz): a run resumed with
+    # `restore_from` on a machine that lost results/ copies such runs back instead of training
+    # them again (aebench.publish.restorable_fits).
+    reads: ClassVar[tuple[str, ...] | None] = None
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -93,6 +100,7 @@ class Context:
     figures_dir: Path
     device: str = "cpu"
     log: Callable[[str], None] = print
+    reads: tuple[str, ...] | None = None  # the experiment's `reads`
     _data: object = None
 
     @property
@@ -111,12 +119,21 @@ class Context:
         return json.loads((self.models[model][seed] / "metrics.json").read_text())
 
     def codes(self, model: str, seed: int) -> dict[str, np.ndarray]:
-        with np.load(self.models[model][seed] / "codes.npz") as z:
-            return {k: z[k] for k in z.files}
+        run = self.models[model][seed]
+        if self.reads is None:
+            with np.load(run / "codes.npz") as z:
+                return {k: z[k] for k in z.files}
+        # a run copied back from a published one has only its preview
+        with np.load(run / ("codes.npz" if (run / "codes.npz").exists() else PREVIEW)) as z:
+            return {k: z[k] for k in self.reads if k in z.files}
 
     def load(self, model: str, seed: int):
         from ..kinds import load_run
 
+        if self.reads is not None:
+            raise RuntimeError(f"{self.name} declares `reads`, so its runs may be restored "
+                               "without their models: it cannot load one; set reads = None "
+                               "in its module")
         return load_run(self.models[model][seed])
 
     def seeds(self, model: str) -> list[int]:

@@ -29,6 +29,10 @@ class E1(Experiment):
         "Salakhutdinov's recipe) and the same shape trained from random initialisation "
         "(ae30_scratch). The lecture's point: the deep AE is much sharper (slides 3-4).")}
 
+    # errors from metrics.json, the figure from the test reconstructions a fit keeps: a run
+    # spread over machines keeps each finished fit (publish.restorable_fits)
+    reads = ("recon_test_head",)
+
     def run(self, ctx):
         from ..plots import reconstruction_grid
 

@@ -99,6 +99,10 @@ class E6(Experiment):
         "MNIST: Hinton & Salakhutdinov 2006 (Science) 1.2% pre-trained vs 1.6% random init "
         "(1.4% SVM); Theano deep learning tutorials SdA 1.30%, DBN 1.34%, MLP 1.65%.")
 
+    # test errors come from the classifiers' metrics.json: a run spread over machines keeps
+    # each finished classifier (publish.restorable_fits), not only a finished E6
+    reads = ()
+
     def caption_values(self, p) -> dict:
         return {"hidden": "-".join(map(str, p.hidden)), "val_pct": f"{p.val_fraction:.0%}"}
 
