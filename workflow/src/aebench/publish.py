@@ -150,8 +150,8 @@ def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
 
 def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd.DataFrame:
     """Per experiment: its jobs done, the CPU-hours and wall hours of the jobs it is the first
-    (in lecture order) to need (a shared model, E6's stacks read by E8, is charged once), and
-    the largest peak RSS among all its jobs."""
+    (in lecture order) to need (a shared model, E6's stacks read by E8, is charged once), the
+    largest peak RSS among all its jobs, and the CPUs its fits and steps ran on."""
     by_job = jobs_df.set_index("job")
     charged: set[str] = set()
     rows = []
@@ -165,7 +165,9 @@ def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd
                      "cpu_hours": round(mine["cpu_seconds"].sum() / 3600, 3),
                      "wall_hours": round(mine["wall_seconds"].sum() / 3600, 3),
                      "peak_rss_mb": all_["max_rss_mb"].max(),
-                     "cpu": cpus(all_["cpu"])})
+                     # what made its results: data prepared again elsewhere are checked
+                     # by their sha256 instead (data_checks)
+                     "cpu": cpus(all_.loc[all_["rule"] != "data", "cpu"])})
     return pd.DataFrame(rows)
 
 
