@@ -16,6 +16,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/gather.smk"
 

@@ -46,9 +46,13 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     assert (dest / "report.html").stat().st_size > 0
     # models and codes stay behind; each run's spec, metrics and history are published, and
     # for E1 (which reads only small files) the few test reconstructions it shows
-    assert {p.name for p in dest.rglob("*.npz")} == {"preview.npz"} and not list(dest.rglob("*.pt"))
+    # and for E5 (which evaluates each run in its own step) those evaluations
+    assert {p.name for p in dest.rglob("*.npz")} == {"preview.npz", "arrays.npz"}
+    assert not list(dest.rglob("*.pt"))
     assert {p.parent.parent.name for p in dest.rglob("preview.npz")} == set(cfg.experiment_models("e1"))
-    assert all(p.stat().st_size < 300_000 for p in dest.rglob("preview.npz"))
+    assert {p.parent.parent.name for p in dest.rglob("arrays.npz")} == set(cfg.experiment_models("e5"))
+    assert {p.parts[-4] for p in dest.rglob("arrays.npz")} == {"e5"}
+    assert all(p.stat().st_size < 300_000 for p in dest.rglob("*.npz"))
     assert (dest / "runs/ae30/seed0/history.csv").exists()
     jobs = pd.read_csv(dest / "jobs.csv")
     assert len(jobs) == m["jobs_total"] and (jobs["state"] == "done").all()
@@ -224,6 +228,31 @@ def test_restore_keeps_the_finished_fits_of_an_unfinished_experiment(published, 
 
     fig = "results/e1/figures/reconstructions.png"
     assert (mpimg.imread(work1 / fig) == mpimg.imread(smoke_run / fig)).all()
+
+
+def test_restore_keeps_the_finished_evaluations_of_an_unfinished_experiment(published, smoke_run, tmp_path):
+    """E5 measures each run in its own step (rule evaluate): a resumed run copies the published
+    evaluations back and trains and evaluates only the run whose evaluation was not published."""
+    cfg, m, dest = published
+    part = tmp_path / "part"
+    shutil.copytree(dest, part)
+    man = json.loads((part / "manifest.json").read_text())
+    man["experiments"]["e5"]["complete"] = False
+    (part / "manifest.json").write_text(json.dumps(man))
+    model = cfg.params["e5"].binary[0]
+    shutil.rmtree(part / "evals/e5" / model / "seed1")
+    work = copy_workflow(tmp_path / "work")
+    dry = snakemake(work, *SMOKE, "--config", f"restore_from={part}", "-n").stdout
+    train, copy = _dry_fits(dry)
+    assert train == {(model, 1)}
+    evaluated = [line for line in dry.splitlines() if "wildcards: experiment=e5, model=" in line]
+    assert evaluated == [f"    wildcards: experiment=e5, model={model}, seed=1"]
+    copied = {line.split("evaluation=")[1].strip() for line in dry.splitlines() if "evaluation=" in line}
+    assert copied == {f"e5/{mm}/seed{s}" for mm in cfg.experiment_models("e5")
+                      for s in cfg.model_seeds(mm)} - {f"e5/{model}/seed1"}
+    snakemake(work, "results/e5/metrics.csv", *SMOKE, "--config", f"restore_from={part}")
+    pd.testing.assert_frame_equal(pd.read_csv(work / "results/e5/metrics.csv"),
+                                  pd.read_csv(smoke_run / "results/e5/metrics.csv"))
 
 
 def test_an_experiment_that_reads_only_small_files_gets_only_them(tmp_path):

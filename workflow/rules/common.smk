@@ -38,11 +38,13 @@ try:
     RESTORED = publish.restorable(RESTORE_FROM, CFG) if RESTORE_FROM else []
 except aeconfig.ConfigError as e:
     raise WorkflowError(str(e)) from None
-# ... and the published fits whose model files nothing left to run reads (rule restore_fit),
-# as "model/seedK" under results/runs/.
-RESTORED_FITS = [
-    f"{m}/seed{s}" for m, s in (publish.restorable_fits(RESTORE_FROM, CFG, RESTORED) if RESTORE_FROM else [])
-]
+# ... and the published evaluations and fits that nothing left to run needs again (rules
+# restore_evaluation, restore_fit), as paths under results/evals/ and results/runs/.
+PLAN = publish.restore_plan(RESTORE_FROM, CFG, RESTORED) if RESTORE_FROM else None
+RESTORED_FITS = [f"{m}/seed{s}" for m, s in PLAN.fits] if PLAN else []
+RESTORED_EVALS = [f"{e}/{m}/seed{s}" for e, m, s in PLAN.evaluations] if PLAN else []
+# The experiments that measure each run in its own step (rule evaluate).
+EVALUATING = [e for e in CFG.enabled if EXPERIMENTS[e].evaluates]
 
 # Report captions live with their experiment (aebench.experiments); the caption templates in
 # workflow/report/ read them from here, rendered with the experiment's settings.
@@ -126,7 +128,12 @@ def training_priority(wildcards):
 
 
 def experiment_runs(wildcards):
-    return model_runs(CFG.experiment_models(wildcards.experiment))
+    """model -> seed -> what the experiment step reads: the runs, or their evaluations."""
+    e = wildcards.experiment
+    if e in EVALUATING:
+        return {m: {s: paths.evaluation(e, m, s) for s in CFG.model_seeds(m)}
+                for m in CFG.experiment_models(e)}
+    return model_runs(CFG.experiment_models(e))
 
 
 def experiment_inputs(wildcards):
@@ -153,17 +160,19 @@ def curve_models(experiments):
                    if CFG.models[m].kind == "autoencoder"})
 
 
+def curve_fits():
+    return [(m, s) for m in curve_models(CFG.enabled) for s in CFG.model_seeds(m)]
+
+
 def learning_curve_runs():
     """The autoencoders the enabled experiments read: their histories make the curves. Those
-    only restored experiments read come from the published run (learning_curve_histories)."""
-    live = curve_models([e for e in CFG.enabled if e not in RESTORED])
-    return [d for seeds in model_runs(live).values() for d in seeds.values()]
+    this run neither trains nor copies back come from the published run
+    (learning_curve_histories)."""
+    return [run_dir(*f) for f in curve_fits() if PLAN is None or f in PLAN.needed]
 
 
 def learning_curve_histories():
-    live = set(curve_models([e for e in CFG.enabled if e not in RESTORED]))
-    return [published(run_dir(m, s), "history.csv") for m in curve_models(RESTORED) if m not in live
-            for s in CFG.model_seeds(m)]
+    return [published(run_dir(*f), "history.csv") for f in curve_fits() if PLAN and f not in PLAN.needed]
 
 
 def published(path, *parts):

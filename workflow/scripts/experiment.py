@@ -14,7 +14,7 @@ with rule_log(sm.log[0], threads=sm.threads) as log:
     runs = {m: {int(s): Path(d) for s, d in seeds.items()} for m, seeds in sm.params.runs.items()}
     ctx = experiments.Context(name, Path(sm.input.data), runs, exp.Params(**sm.params.params),
                               Path(sm.output.figures), str(resolve_device(sm.params.device)), log,
-                              reads=exp.reads)
+                              reads=() if exp.evaluates else exp.reads)
     ctx.figures_dir.mkdir(parents=True, exist_ok=True)
     long = experiments.run(name, ctx, sm.output.metrics)
     write_table(wide_table(summarize(long)), sm.output.table, sm.output.table_md)

@@ -68,3 +68,8 @@ CLAIMS = f"{RESULTS}/tables/claims.csv"
 CLAIMS_MD = f"{RESULTS}/tables/claims.md"
 SUMMARY = f"{RESULTS}/tables/summary.csv"
 LEARNING_CURVES = f"{RESULTS}/figures/learning_curves.png"
+
+
+def evaluation(exp: str, model: str, seed) -> str:
+    """One experiment's measurements of one run (rule evaluate): values.json, arrays.npz."""
+    return f"{RESULTS}/evals/{exp}/{model}/seed{seed}"

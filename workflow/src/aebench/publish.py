@@ -24,9 +24,9 @@ copies, under ``results/published/NAME/`` (or ``--to``):
 A new machine that lost ``results/`` then re-runs only what is missing: set
 ``restore_from: results/published/NAME`` and the finished experiments are copied back
 instead of being trained again (the config must be the one the run was made with), and so
-are the finished fits of the others whose model files nothing left to run reads
-(:func:`restorable_fits`: E6's classifiers), so that a run longer than one machine's life
-keeps them too.
+are the finished evaluations and fits of the others that nothing left to run needs again
+(:func:`restore_plan`: E6's classifiers, E1's fits, E5's evaluations), so that a run longer
+than one machine's life keeps them too.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -130,7 +131,7 @@ def job_costs(root: Path, jobs: dict[str, status.Job]) -> pd.DataFrame:
     here = ledger.cpu_model()
     rows = []
     for j in jobs.values():
-        row = {"job": j.name, "rule": j.kind if j.kind in ("data", "experiment", "gather") else "fit",
+        row = {"job": j.name, "rule": j.kind if j.kind in ("data", "evaluate", "experiment", "gather") else "fit",
                "model": j.model, "state": j.state}
         b = status.read_bench(root / j.bench) if j.state == "done" else {}
         spent = ledger.total(_attempts(root, j.model, j.name)) if j.model else {"attempts": 0}
@@ -296,6 +297,8 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
                 _copy(root / j.output / f, out / f)
             if j.model in previews and not write_preview(root / j.output, out / PREVIEW, previews[j.model]):
                 _copy(root / j.output / PREVIEW, out / PREVIEW)  # a run restored from one
+        elif j.kind == "evaluate":
+            _copy(root / j.output, dest / Path(j.output).relative_to(paths.RESULTS))
         elif j.kind == "data":
             ds = j.where[1]
             here, there = root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS)
@@ -480,39 +483,60 @@ def write_preview(run: Path, dest: Path, keys) -> bool:
     return True
 
 
-def restorable_fits(directory, cfg: aeconfig.Config, restored: list[str]) -> list[tuple[str, int]]:
-    """The published fits (model, seed) a resumed run copies back instead of training: those
-    whose model file nothing still to run reads. An experiment that is not restored reads its
-    runs' models unless it declares ``reads`` (E1, E6), and a fit still to train reads
-    the runs it is built from (a classifier its stack), so those stay to be trained. Call it
-    after :func:`restorable` has checked the config."""
-    from .experiments import EXPERIMENTS
+@dataclass
+class RestorePlan:
+    """What a run resumed with ``restore_from`` copies back and what it still computes."""
+    fits: list[tuple[str, int]]  # (model, seed): published fits copied back (rule restore_fit)
+    evaluations: list[tuple[str, str, int]]  # (experiment, model, seed): rule restore_evaluation
+    needed: set[tuple[str, int]]  # every fit the run still reads: copied back or trained here
+
+
+def restore_plan(directory, cfg: aeconfig.Config, restored: list[str]) -> RestorePlan:
+    """Beside the complete experiments (:func:`restorable`), a resumed run copies back the
+    published evaluations of the others (rule evaluate), and the published fits whose model
+    file nothing still to run reads: a step reads its runs' models unless its experiment
+    declares ``reads`` (E1, E6) or evaluates each run on its own (then only the evaluations
+    still to compute read theirs), and a fit still to train reads the runs it is built from
+    (a classifier its stack). Call it after :func:`restorable` has checked the config."""
+    from .experiments import EVALUATION_FILES, EXPERIMENTS
 
     d = Path(directory)
-    live = [e for e in cfg.enabled if e not in restored]
+
+    def pub(path: str) -> Path:
+        return d / Path(path).relative_to(paths.RESULTS)
 
     def deps(fit):
         return [(m, fit[1] if cfg.models[m].seeded else 0) for m in cfg.models[fit[0]].needs]
 
-    needed, todo = set(), [(m, s) for e in live for m in cfg.experiment_models(e) for s in cfg.model_seeds(m)]
-    while todo:  # every fit the live experiments read, with those they are built from
+    live = [e for e in cfg.enabled if e not in restored]
+    evals, models_read, small_read = set(), set(), set()
+    for e in live:
+        exp = EXPERIMENTS[e]
+        for m in cfg.experiment_models(e):
+            for s in cfg.model_seeds(m):
+                if exp.evaluates and all((pub(paths.evaluation(e, m, s)) / f).exists() for f in EVALUATION_FILES):
+                    evals.add((e, m, s))
+                elif exp.evaluates or exp.reads is None:
+                    models_read.add((m, s))
+                else:
+                    small_read.add((m, s))
+    needed, todo = set(), [*models_read, *small_read]
+    while todo:  # with the fits they are built from
         fit = todo.pop()
         if fit not in needed:
             needed.add(fit)
             todo += deps(fit)
-    models_read = {(m, s) for e in live if EXPERIMENTS[e].reads is None
-                   for m in cfg.experiment_models(e) for s in cfg.model_seeds(m)}
     previews = {m for e in live if EXPERIMENTS[e].reads for m in cfg.experiment_models(e)}
 
     def published_whole(fit):
-        run = d / Path(paths.run(*fit)).relative_to(paths.RESULTS)
+        run = pub(paths.run(*fit))
         return all((run / f).exists() for f in FIT_FILES + ((PREVIEW,) if fit[0] in previews else ()))
 
     out = {fit for fit in needed - models_read if published_whole(fit)}
     while True:  # a fit trained again needs the model files of the fits it is built from
         drop = {dep for fit in needed - out for dep in deps(fit)} & out
         if not drop:
-            return sorted(out)
+            return RestorePlan(sorted(out), sorted(evals), needed)
         out -= drop
 
 

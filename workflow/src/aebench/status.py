@@ -97,11 +97,14 @@ def plan(cfg: aeconfig.Config) -> tuple[dict[str, Job], dict[str, list[str]]]:
 
     for exp in cfg.enabled:
         into: dict = {}
+        t = cfg.experiment(exp).threads
+        t = threads["baseline"] if t == "baseline" else t
         for model in cfg.experiment_models(exp):
             for seed in cfg.model_seeds(model):
                 fit(model, seed, into)
-        t = cfg.experiment(exp).threads
-        t = threads["baseline"] if t == "baseline" else t
+                if cfg.experiment(exp).evaluates:  # rule evaluate
+                    add(into, f"eval {exp} {model} seed{seed}", "evaluate", None,
+                        paths.evaluation(exp, model, seed), ("evals", exp, model, f"seed{seed}"), t)
         add(into, exp, "experiment", None, paths.metrics(exp), (exp,), t)
         per_exp[exp] = list(into)
     add({}, "gather", "gather", None, paths.CLAIMS, ("gather",), 1)

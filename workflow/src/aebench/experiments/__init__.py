@@ -17,7 +17,7 @@ import importlib
 import json
 import pkgutil
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
 
@@ -82,6 +82,17 @@ class Experiment:
     def run(self, ctx: "Context") -> list[dict]:
         raise NotImplementedError
 
+    def evaluate(self, ctx: "Context", model: str, seed: int) -> "Evaluation":
+        """Optional: what the experiment measures on one fitted run, as its own cached step
+        (rule evaluate: one per model and seed). An experiment that has it sees in run(ctx)
+        only these evaluations (ctx.evaluation), which are small: a run spread over machines
+        publishes and restores them, so that its fits need not all finish on one machine."""
+        raise NotImplementedError
+
+    @property
+    def evaluates(self) -> bool:
+        return type(self).evaluate is not Experiment.evaluate
+
 
 def subset_of_models(p, key: str) -> None:
     """A Params key that names a subset of the experiment's models."""
@@ -89,6 +100,30 @@ def subset_of_models(p, key: str) -> None:
     stray = [m for m in getattr(p, key) if m not in names]
     if stray:
         raise ValueError(f"{key} names {stray}, which are not among its models {names}")
+
+
+@dataclass
+class Evaluation:
+    """One run's measurements (metric -> value, in the order the table shows them) and the
+    few small arrays its experiment's figures need."""
+    values: dict[str, float]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def save(self, directory) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "values.json").write_text(json.dumps({k: float(v) for k, v in self.values.items()}, indent=1))
+        np.savez_compressed(d / "arrays.npz", **self.arrays)
+
+    @classmethod
+    def load(cls, directory) -> "Evaluation":
+        d = Path(directory)
+        with np.load(d / "arrays.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        return cls(json.loads((d / "values.json").read_text()), arrays)
+
+
+EVALUATION_FILES = ("values.json", "arrays.npz")
 
 
 @dataclass
@@ -135,6 +170,10 @@ class Context:
                                "without their models: it cannot load one; set reads = None "
                                "in its module")
         return load_run(self.models[model][seed])
+
+    def evaluation(self, model: str, seed: int) -> Evaluation:
+        """An evaluating experiment's step: its runs are the evaluations (rule evaluate)."""
+        return Evaluation.load(self.models[model][seed])
 
     def seeds(self, model: str) -> list[int]:
         return sorted(self.models[model])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import Experiment, rows, subset_of_models
+from . import Evaluation, Experiment, rows, subset_of_models
 
 
 @dataclass
@@ -40,32 +40,41 @@ class E5(Experiment):
     def check(self, p, cfg):
         subset_of_models(p, "binary")
 
-    def run(self, ctx):
-        import numpy as np
-
+    def evaluate(self, ctx, model, seed):
         from .. import retrieval
+
+        d, p = ctx.data, ctx.params
+        c = ctx.codes(model, seed)
+        q, db = c["z_test"], c["z_train"]
+        metric, values = "euclidean", {}
+        if model in p.binary:
+            q, db, metric = retrieval.binarize(q), retrieval.binarize(db), "hamming"
+            values["bits_used"] = float((db.std(0) > 0).sum())
+        r = retrieval.evaluate(q, d.y_test, db, d.y_train, metric, ks=p.ks, n_top=8, device=ctx.device)
+        values.update({"mAP": r.mean_ap, **{f"P@{k}": v for k, v in r.precision_at.items()}})
+        ctx.log(f"{model} seed {seed} ({metric}): mAP {r.mean_ap:.4f}, "
+                + ", ".join(f"P@{k} {v:.4f}" for k, v in r.precision_at.items()))
+        # the figure's queries' hits: all the figure needs of this run
+        return Evaluation(values, {"top_shown": r.top[shown_queries(p, len(d.y_test))]})
+
+    def run(self, ctx):
         from ..plots import retrieval_hits
 
         d, p = ctx.data, ctx.params
-        binary = set(p.binary)
         out, hits = [], {}
         for model in p.models:
             for seed in ctx.seeds(model):
-                c = ctx.codes(model, seed)
-                q, db = c["z_test"], c["z_train"]
-                metric = "euclidean"
-                if model in binary:
-                    q, db, metric = retrieval.binarize(q), retrieval.binarize(db), "hamming"
-                    out += rows(model, seed, {"bits_used": float((db.std(0) > 0).sum())})
-                r = retrieval.evaluate(q, d.y_test, db, d.y_train, metric, ks=p.ks, n_top=8,
-                                       device=ctx.device)
-                out += rows(model, seed, {"mAP": r.mean_ap,
-                                          **{f"P@{k}": v for k, v in r.precision_at.items()}})
-                ctx.log(f"{model} seed {seed} ({metric}): mAP {r.mean_ap:.4f}, "
-                        + ", ".join(f"P@{k} {v:.4f}" for k, v in r.precision_at.items()))
-                if model not in hits:
-                    hits[model] = r.top
-        shown = np.arange(p.n_queries_shown) * (len(d.y_test) // p.n_queries_shown)
-        retrieval_hits(d.x_test[shown], {m: d.x_train[t[shown]] for m, t in hits.items()},
+                ev = ctx.evaluation(model, seed)
+                out += rows(model, seed, ev.values)
+                hits.setdefault(model, ev.arrays["top_shown"])  # the first seed's
+        shown = shown_queries(p, len(d.y_test))
+        retrieval_hits(d.x_test[shown], {m: d.x_train[t] for m, t in hits.items()},
                        d.shape, ctx.figure("top_hits.png"))
         return out
+
+
+def shown_queries(p, n_test: int):
+    """The test queries the figure shows: evenly spread over the test set."""
+    import numpy as np
+
+    return np.arange(p.n_queries_shown) * (n_test // p.n_queries_shown)
