@@ -46,13 +46,17 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     assert (dest / "report.html").stat().st_size > 0
     # models and codes stay behind; each run's spec, metrics and history are published, and
     # for E1 (which reads only small files) the few test reconstructions it shows
-    # and for E5 (which evaluates each run in its own step) those evaluations
+    # and for those that evaluate each run in its own step (E5, E7, E8, E9) the evaluations
+    from aebench.experiments import EXPERIMENTS
+
+    evaluating = {e for e in cfg.enabled if EXPERIMENTS[e].evaluates}
+    assert evaluating == {"e5", "e7", "e8", "e9"}
     assert {p.name for p in dest.rglob("*.npz")} == {"preview.npz", "arrays.npz"}
     assert not list(dest.rglob("*.pt"))
     assert {p.parent.parent.name for p in dest.rglob("preview.npz")} == set(cfg.experiment_models("e1"))
-    assert {p.parent.parent.name for p in dest.rglob("arrays.npz")} == set(cfg.experiment_models("e5"))
-    assert {p.parts[-4] for p in dest.rglob("arrays.npz")} == {"e5"}
-    assert all(p.stat().st_size < 300_000 for p in dest.rglob("*.npz"))
+    assert {(p.parts[-4], p.parts[-3]) for p in dest.rglob("arrays.npz")} == {
+        (e, mm) for e in evaluating for mm in cfg.experiment_models(e)}
+    assert all(p.stat().st_size < 400_000 for p in dest.rglob("*.npz"))
     assert (dest / "runs/ae30/seed0/history.csv").exists()
     jobs = pd.read_csv(dest / "jobs.csv")
     assert len(jobs) == m["jobs_total"] and (jobs["state"] == "done").all()
@@ -176,8 +180,7 @@ def _dry_fits(dry: str) -> tuple[set, set]:
 def test_restore_keeps_the_finished_fits_of_an_unfinished_experiment(published, smoke_run, tmp_path):
     """A run longer than one machine's life: E6 was cut short (one classifier never finished)
     and the next machine lost results/. E6 reads only its classifiers' metrics, so the finished
-    ones are copied back and only the missing one trains, with its stack; E8 reads the stacks'
-    models, so while E8 is unfinished every stack trains again."""
+    ones are copied back and only the missing one trains, with its stack."""
     from aebench.experiments.e6_pretraining import classifier_model, stack_model
 
     cfg, m, dest = published
@@ -202,10 +205,13 @@ def test_restore_keeps_the_finished_fits_of_an_unfinished_experiment(published, 
     assert train == {(missing, 1), (stack_model(init), 1)}
     assert copy == {f"{c}/seed{s}" for c, s in classifiers - {(missing, 1)}}
 
+    # E8 measures each stack in its own step: with E8 unfinished too, its published
+    # evaluations are copied back, and only a stack whose evaluation is missing trains again
     part8 = cut("e6e8", ["e6", "e8"])
+    other = next(i for i in p6.inits if i not in ("random", init))
+    shutil.rmtree(part8 / "evals/e8" / stack_model(other) / "seed0")
     train, copy = _dry_fits(snakemake(work, *SMOKE, "--config", f"restore_from={part8}", "-n").stdout)
-    stacks = {(stack_model(i), s) for i in p6.inits for s in cfg.seeds}
-    assert train == stacks | {(missing, 1)}
+    assert train == {(missing, 1), (stack_model(init), 1), (stack_model(other), 0)}
     assert copy == {f"{c}/seed{s}" for c, s in classifiers - {(missing, 1)}}
 
     # E1 reads metrics and the test reconstructions its fits keep (preview.npz): with E5 done,

@@ -125,8 +125,11 @@ def test_plan_counts_every_job_of_each_experiment():
     assert per_exp["e1"] == ["data digits", "fit pca30 seed0", "fit pca30 seed1", "fit ae30 seed0",
                              "fit ae30 seed1", "fit ae30_scratch seed0", "fit ae30_scratch seed1",
                              "fit ae30_relu seed0", "fit ae30_relu seed1", "e1"]
-    # E6: data + 4 stacks and 4 x 3 classifiers, 2 seeds each + e6; E8 reads the stacks
-    assert len(per_exp["e6"]) == 1 + (4 + 12) * 2 + 1 and len(per_exp["e8"]) == 1 + 4 * 2 + 1
+    # E6: data + 4 stacks and 4 x 3 classifiers, 2 seeds each + e6; E8 reads the stacks and
+    # evaluates each (rule evaluate)
+    assert len(per_exp["e6"]) == 1 + (4 + 12) * 2 + 1 and len(per_exp["e8"]) == 1 + 4 * 2 * 2 + 1
+    assert "eval e8 e6_dbn seed1" in per_exp["e8"] and jobs["eval e8 e6_dbn seed1"].kind == "evaluate"
+    assert not [j for j in per_exp["e6"] if j.startswith("eval")]
     # E10's judge is fitted once (seed 0); E4 works on the text data
     assert [j for j in per_exp["e10"] if "judge" in j] == ["fit e10_judge seed0"]
     assert per_exp["e4"][0] == "data toytext"

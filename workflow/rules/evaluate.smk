@@ -1,4 +1,4 @@
-# An experiment that measures each fitted run on its own (Experiment.evaluate: E5's retrieval)
+# An experiment that measures each fitted run on its own (Experiment.evaluate: E5, E7, E8, E9)
 # gets one cached step per model and seed; its experiment step reads only these small
 # results, which a published run keeps, so a run spread over machines keeps them too.
 

@@ -25,7 +25,7 @@ A new machine that lost ``results/`` then re-runs only what is missing: set
 ``restore_from: results/published/NAME`` and the finished experiments are copied back
 instead of being trained again (the config must be the one the run was made with), and so
 are the finished evaluations and fits of the others that nothing left to run needs again
-(:func:`restore_plan`: E6's classifiers, E1's fits, E5's evaluations), so that a run longer
+(:func:`restore_plan`: E6's classifiers, E1's fits, the evaluations of E5, E7, E8, E9), so that a run longer
 than one machine's life keeps them too.
 """
 

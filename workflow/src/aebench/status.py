@@ -56,7 +56,9 @@ class Job:
     basis: str | None = None  # model | kind | median
     marked: bool = False  # its output exists and Snakemake marks it incomplete
 
-    done_file = property(lambda self: f"{self.output}/run.json" if self.model else self.output)
+    # the file a job writes last (Snakemake creates a directory output before the job runs)
+    done_file = property(lambda self: f"{self.output}/run.json" if self.model else
+                         f"{self.output}/values.json" if self.kind == "evaluate" else self.output)
     log = property(lambda self: paths.log(*self.where))
     bench = property(lambda self: paths.benchmark(*self.where))
 

@@ -112,8 +112,9 @@ class Evaluation:
     def save(self, directory) -> None:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        (d / "values.json").write_text(json.dumps({k: float(v) for k, v in self.values.items()}, indent=1))
         np.savez_compressed(d / "arrays.npz", **self.arrays)
+        # last: its presence says the evaluation is whole (aebench.status)
+        (d / "values.json").write_text(json.dumps({k: float(v) for k, v in self.values.items()}, indent=1))
 
     @classmethod
     def load(cls, directory) -> "Evaluation":

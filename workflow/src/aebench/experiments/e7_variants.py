@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..variants import NoiseSpec, jacobian_frobenius_sq
-from . import Experiment, rows
+from . import Evaluation, Experiment, rows
 
 
 @dataclass
@@ -114,44 +114,55 @@ class E7(Experiment):
             except (TypeError, ValueError) as e:
                 raise ValueError(f"noise_eval[{i}]: {e}") from None
 
-    def run(self, ctx):
+    def evaluate(self, ctx, model, seed):
         import torch
 
         from ..metrics import linear_probe_accuracy, squared_error_per_image
+
+        d, p = ctx.data, ctx.params
+        noisy = noisy_test_inputs(d.x_test, [NoiseSpec(**asdict(n)) for n in p.noise_eval])
+        m = ctx.load(model, seed)
+        info = ctx.metrics_json(model, seed)
+        values, arrays = {"sq_err_per_image": info["test_sq_err_per_image"]}, {}
+        for label, xn in noisy.items():
+            recon = m.reconstruct(xn)
+            values[f"noisy_err_{label}"] = squared_error_per_image(d.x_test, recon)
+            if label in shown_labels(p):
+                arrays[label] = recon[:p.n_show]  # what the figure shows of this run
+        with torch.no_grad():
+            values["jacobian_fro"] = mean_jacobian_norm(m.net, m.inputs(d.x_test))
+        values["code_sensitivity"] = code_sensitivity(m, d.x_test, p.sensitivity_noise)
+        c = ctx.codes(model, seed)
+        values["code_sparsity"] = float((np.abs(c["z_test"]) < p.sparsity_threshold).mean())
+        values["probe_accuracy"] = linear_probe_accuracy(
+            c["z_train"], d.y_train, c["z_test"], d.y_test, n_train=p.probe_n_train,
+            max_iter=p.probe_max_iter, seed=seed)
+        values["n_params"] = info["n_params"]
+        ctx.log(f"{model} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        return Evaluation(values, arrays)
+
+    def run(self, ctx):
         from ..plots import reconstruction_grid
 
         d, p = ctx.data, ctx.params
-        noises = [NoiseSpec(**asdict(n)) for n in p.noise_eval]
-        noisy = noisy_test_inputs(d.x_test, noises)
-        n_show = p.n_show
-        # The figure shows, for each noise kind, its strongest level: noisy input, then outputs.
-        shown = {n.kind: n.label() for n in sorted(noises, key=lambda n: n.level)}
-        panels = {"clean test input": d.x_test[:n_show]}
-        outputs = {label: {} for label in shown.values()}
+        noisy = noisy_test_inputs(d.x_test, [NoiseSpec(**asdict(n)) for n in p.noise_eval])
+        panels = {"clean test input": d.x_test[:p.n_show]}
+        outputs = {label: {} for label in shown_labels(p)}
         out = []
         for model in p.models:
             for seed in ctx.seeds(model):
-                m = ctx.load(model, seed)
-                info = ctx.metrics_json(model, seed)
-                values = {"sq_err_per_image": info["test_sq_err_per_image"]}
-                for label, xn in noisy.items():
-                    recon = m.reconstruct(xn)
-                    values[f"noisy_err_{label}"] = squared_error_per_image(d.x_test, recon)
-                    if label in outputs and model not in outputs[label]:
-                        outputs[label][model] = recon[:n_show]
-                with torch.no_grad():
-                    values["jacobian_fro"] = mean_jacobian_norm(m.net, m.inputs(d.x_test))
-                values["code_sensitivity"] = code_sensitivity(m, d.x_test, p.sensitivity_noise)
-                c = ctx.codes(model, seed)
-                values["code_sparsity"] = float((np.abs(c["z_test"]) < p.sparsity_threshold).mean())
-                values["probe_accuracy"] = linear_probe_accuracy(
-                    c["z_train"], d.y_train, c["z_test"], d.y_test, n_train=p.probe_n_train,
-                    max_iter=p.probe_max_iter, seed=seed)
-                values["n_params"] = info["n_params"]
-                out += rows(model, seed, values)
-                ctx.log(f"{model} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+                ev = ctx.evaluation(model, seed)
+                out += rows(model, seed, ev.values)
+                for label in outputs:
+                    outputs[label].setdefault(model, ev.arrays[label])  # the first seed's
         for label, recons in outputs.items():
-            panels[f"{label} input"] = noisy[label][:n_show]
+            panels[f"{label} input"] = noisy[label][:p.n_show]
             panels.update({f"{model} ({label})": r for model, r in recons.items()})
         reconstruction_grid(panels, d.shape, ctx.figure("denoising.png"))
         return out
+
+
+def shown_labels(p) -> list[str]:
+    """The figure shows, for each noise kind, its strongest level."""
+    noises = [NoiseSpec(**asdict(n)) for n in p.noise_eval]
+    return list({n.kind: n.label() for n in sorted(noises, key=lambda n: n.level)}.values())

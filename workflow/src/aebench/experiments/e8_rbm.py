@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import Experiment, rows
+from . import Evaluation, Experiment, rows
 from .e6_pretraining import stack_model
 
 
@@ -63,34 +63,41 @@ class E8(Experiment):
                 raise ValueError(f"{key} names {stray}, which are not experiments.e6.inits "
                                  f"({sorted(e6.inits)})")
 
+    def evaluate(self, ctx, model, seed):
+        import numpy as np
+
+        d, p = ctx.data, ctx.params
+        init = next(i for i in p.inits if stack_model(i) == model)
+        stack = ctx.load(model, seed).stack
+        values = {f"probe_accuracy@{tag}": probe(
+            p, d, stack.codes(d.x_train, upto).numpy(), stack.codes(d.x_test, upto).numpy(), seed)
+            for tag, upto in (("layer1", 1), ("top", None))}
+        ctx.log(f"{init} seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+        arrays = ({"filters": stack.weights[0][:p.n_filters].numpy(), "kind": np.array(stack.info["kind"])}
+                  if init in p.filters else {})  # what the figure shows
+        return Evaluation(values, arrays)
+
     def run(self, ctx):
-        from ..metrics import linear_probe_accuracy
         from ..plots import filter_grid
 
         d, p = ctx.data, ctx.params
-
-        def probe(z_train, z_test, seed):
-            return linear_probe_accuracy(z_train, d.y_train, z_test, d.y_test,
-                                         n_train=p.probe_n_train, max_iter=p.probe_max_iter,
-                                         seed=seed)
-
-        out, filters, shown = [], {}, set()
+        out, filters = [], {}
         for seed in ctx.seeds(stack_model(p.inits[0])):
-            acc = probe(d.x_train, d.x_test, seed)
+            acc = probe(p, d, d.x_train, d.x_test, seed)
             out += rows("pixels", seed, {"probe_accuracy@input": acc})
             ctx.log(f"pixels seed {seed}: probe accuracy {acc:.4f}")
         for init in p.inits:
             for seed in ctx.seeds(stack_model(init)):
-                stack = ctx.load(stack_model(init), seed).stack
-                values = {}
-                for tag, upto in (("layer1", 1), ("top", None)):
-                    values[f"probe_accuracy@{tag}"] = probe(
-                        stack.codes(d.x_train, upto).numpy(), stack.codes(d.x_test, upto).numpy(), seed)
-                out += rows(init, seed, values)
-                ctx.log(f"{init} seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
-                if init in p.filters and init not in shown:  # first seed only
-                    shown.add(init)
-                    w = stack.weights[0][:p.n_filters].numpy()
-                    filters[f"{init} ({stack.info['kind']}, seed {seed})"] = w
+                ev = ctx.evaluation(stack_model(init), seed)
+                out += rows(init, seed, ev.values)
+                if init in p.filters and not any(k.startswith(f"{init} (") for k in filters):
+                    filters[f"{init} ({ev.arrays['kind']}, seed {seed})"] = ev.arrays["filters"]  # first seed
         filter_grid(filters, d.shape, ctx.figure("filters.png"))
         return out
+
+
+def probe(p, d, z_train, z_test, seed) -> float:
+    from ..metrics import linear_probe_accuracy
+
+    return linear_probe_accuracy(z_train, d.y_train, z_test, d.y_test, n_train=p.probe_n_train,
+                                 max_iter=p.probe_max_iter, seed=seed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import Experiment, reconstruction_values, rows
+from . import Evaluation, Experiment, reconstruction_values, rows
 
 
 def deconv_as_conv_error(net, codes) -> float:
@@ -79,25 +79,29 @@ class E9(Experiment):
         "(top-left; the control without side information), nearest-neighbour upsampling + conv, "
         "and transposed convolution.")}
 
-    def run(self, ctx):
+    def evaluate(self, ctx, model, seed):
         from ..nets import ConvAutoencoder
+
+        m = ctx.metrics_json(model, seed)
+        codes = ctx.codes(model, seed)
+        net = getattr(ctx.load(model, seed), "net", None)
+        values = {**reconstruction_values(m), "code_floats": codes["z_test"].shape[1],
+                  "side_info_bits": (net.side_info_bits()
+                                     if isinstance(net, ConvAutoencoder) else 0.0)}
+        if isinstance(net, ConvAutoencoder) and net.spec.decoder == "transposed":
+            values["deconv_as_conv_max_err"] = deconv_as_conv_error(net, codes["z_test"][:256])
+        return Evaluation(values, {"recon_test_head": codes["recon_test_head"][:ctx.params.n_show]})
+
+    def run(self, ctx):
         from ..plots import reconstruction_grid
 
         out = []
         for model in ctx.params.models:
             for seed in ctx.seeds(model):
-                m = ctx.metrics_json(model, seed)
-                codes = ctx.codes(model, seed)["z_test"]
-                net = getattr(ctx.load(model, seed), "net", None)
-                values = {**reconstruction_values(m), "code_floats": codes.shape[1],
-                          "side_info_bits": (net.side_info_bits()
-                                             if isinstance(net, ConvAutoencoder) else 0.0)}
-                if isinstance(net, ConvAutoencoder) and net.spec.decoder == "transposed":
-                    values["deconv_as_conv_max_err"] = deconv_as_conv_error(net, codes[:256])
-                out += rows(model, seed, values)
+                out += rows(model, seed, ctx.evaluation(model, seed).values)
         n = ctx.params.n_show
         panels = {"test input": ctx.data.x_test[:n]}
         for model in ctx.params.models:
-            panels[model] = ctx.codes(model, ctx.seeds(model)[0])["recon_test_head"][:n]
+            panels[model] = ctx.evaluation(model, ctx.seeds(model)[0]).arrays["recon_test_head"]
         reconstruction_grid(panels, ctx.data.shape, ctx.figure("reconstructions.png"))
         return out
