@@ -317,6 +317,11 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     jobs_df.assign(start=jobs_df["start"].map(_stamp), end=jobs_df["end"].map(_stamp)).to_csv(
         dest / "jobs.csv", index=False)
     costs = experiment_costs(jobs_df, per_exp)
+    # a complete experiment keeps the CPUs it was computed on, though a model it shares with
+    # an unfinished one (E2's pca30, E1's too) is fitted again on a later machine
+    for e, was in old.get("experiments", {}).items():
+        if was.get("complete") and complete.get(e):
+            costs.loc[costs["experiment"] == e, "cpu"] = was.get("cpus") or old["machine"]["cpu"]
     costs.to_csv(dest / "costs.csv", index=False)
 
     finished = jobs["gather"].state == "done"

@@ -82,11 +82,11 @@ def ran_on(m: dict) -> str:
     experiments ran where (float results are reproducible on one kind of CPU only)."""
     where: dict[str, list[str]] = {}
     for e, s in m["experiments"].items():
-        if s.get("jobs_done"):
+        if s.get("cpus") or ("cpus" not in s and s.get("jobs_done")):  # older manifests: the machine
             where.setdefault(s.get("cpus") or m["machine"]["cpu"], []).append(e)
     if len(where) <= 1:
         return next(iter(where), m["machine"]["cpu"])
-    return "ran on " + "; ".join(f"{c} ({', '.join(es)})" for c, es in where.items())
+    return "ran on " + "; ".join(f"{c.replace('; ', ' and ')} ({', '.join(es)})" for c, es in where.items())
 
 
 def figures(pub: Path, m: dict, readme_dir: Path) -> str:
