@@ -268,8 +268,14 @@ def test_e9_reports_code_floats_and_side_info_bits(digits, tmp_path):
         def load(self, model, seed):
             return SimpleNamespace(net=models[model])
 
-    ctx = Fake("e9", tmp_path / "digits.npz", {m: {0: tmp_path} for m in models},
-               e9.Params(models=list(models), n_show=4), tmp_path / "figures", _data=digits)
+    params = e9.Params(models=list(models), n_show=4)
+    fake = Fake("e9", tmp_path / "digits.npz", {m: {0: tmp_path} for m in models},
+                params, tmp_path / "figures", _data=digits)
+    # each run is measured in its own step (rule evaluate); the experiment's step reads those
+    evals = {m: {0: tmp_path / "evals" / m} for m in models}
+    for m in models:
+        e9.evaluate(fake, m, 0).save(evals[m][0])
+    ctx = Context("e9", tmp_path / "digits.npz", evals, params, tmp_path / "figures", _data=digits)
     got = {(r["model"], r["metric"]): r["value"] for r in e9.run(ctx)}
     for m in models:
         assert got[m, "code_floats"] == 8 * 2 * 2
