@@ -201,6 +201,40 @@ def test_estimate_spreads_core_seconds_and_keeps_the_longest_job():
     assert status.estimate({"n": job("n", "n", "k", 1)}, cores=1)["unknown"] == 1  # nothing finished
 
 
+def test_jobs_a_publication_finished_are_not_left_to_do(fake_run, capsys, monkeypatch):
+    """A run resumed on a new machine with restore_from: what the publication records as done
+    (copied back, or no longer needed) counts as done, times the estimate, and is not to run."""
+    import pandas as pd
+
+    cfg = status.load_config(fake_run, [str(SMOKE)])
+    jobs, _ = status.plan(cfg)
+    status.survey(fake_run, jobs, now=NOW)
+    before = status.estimate(jobs, cores=2)
+    pub = fake_run / "published"
+    pub.mkdir()
+    pd.DataFrame([{"job": "fit ae30 seed1", "state": "done", "wall_seconds": 600.0},
+                  {"job": "fit ae2 seed0", "state": "done", "wall_seconds": 40.0},
+                  {"job": "fit pca30 seed0", "state": "done", "wall_seconds": 99.0},  # done here too
+                  {"job": "e3", "state": "to do", "wall_seconds": None},
+                  {"job": "no such job", "state": "done", "wall_seconds": 1.0}]
+                 ).to_csv(pub / "jobs.csv", index=False)
+    assert sorted(status.adopt(jobs, pub)) == ["fit ae2 seed0", "fit ae30 seed1"]
+    assert jobs["fit ae30 seed1"].seconds == 600.0 and jobs["fit pca30 seed0"].seconds == 1.0
+    assert jobs["e3"].state == "to do"
+    after = status.estimate(jobs, cores=2)
+    assert after["jobs"] == before["jobs"] - 2 and after["finished"] == before["finished"] + 2
+    assert (jobs["fit ae2 seed1"].left, jobs["fit ae2 seed1"].basis) == (40.0, "model")  # its published seed
+    assert status.adopt(jobs, fake_run / "nowhere") == []
+
+    # the CLI reads restore_from from the config it is given
+    monkeypatch.chdir(fake_run)
+    (fake_run / "restore.yaml").write_text("restore_from: published\n")
+    assert status.main(["--configfile", str(SMOKE), "restore.yaml", "--cores", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 job(s) done as published in" in out
+    assert next(line for line in out.splitlines() if line.startswith("e1 ")).split()[1] == "5/10"  # 4 + ae30 seed1
+
+
 def test_cli_prints_the_tables(fake_run, capsys, monkeypatch):
     monkeypatch.chdir(fake_run)
     assert status.main(["--configfile", str(SMOKE), "--cores", "2"]) == 0

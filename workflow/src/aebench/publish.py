@@ -270,7 +270,6 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     repo = Path(repo) if repo is not None else Path(__file__).resolve().parents[3]
     jobs, per_exp = status.plan(cfg)
     locked = status.survey(root, jobs)
-    est = status.estimate(jobs, cores or os.cpu_count() or 1)
     dest.mkdir(parents=True, exist_ok=True)
     try:
         old = json.loads((dest / MANIFEST).read_text())
@@ -343,6 +342,9 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     changed = (_git(repo, "diff", "--name-only", commits[0], "HEAD", "--", *TRAINING_CODE).split()
                if commits else [])
     n_done = int((jobs_df["state"] == "done").sum())
+    # what earlier publications finished is not left to do, and times the estimate too
+    status.adopt(jobs, jobs_df)
+    est = status.estimate(jobs, cores or os.cpu_count() or 1)
     manifest = {
         "name": name,
         "preset": preset,

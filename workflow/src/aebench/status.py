@@ -202,6 +202,27 @@ def survey(root, jobs: dict[str, Job], now: float | None = None,
     return locked
 
 
+def adopt(jobs: dict[str, Job], published) -> list[str]:
+    """Jobs a publication of this run records as done (its jobs.csv, or that table read into a
+    DataFrame) and not done here are done, with their wall times: a run resumed elsewhere with
+    ``restore_from`` copies them back or does not need them, and they are not left to run.
+    Returns their names."""
+    import pandas as pd
+
+    try:
+        df = published if isinstance(published, pd.DataFrame) else pd.read_csv(Path(published) / "jobs.csv")
+    except (OSError, ValueError):
+        return []
+    out = []
+    for row in df.itertuples(index=False):
+        j = jobs.get(row.job)
+        if j is not None and j.state != "done" and row.state == "done":
+            j.state, j.progress, j.left = "done", None, None
+            j.seconds = None if pd.isna(row.wall_seconds) else float(row.wall_seconds)
+            out.append(j.name)
+    return out
+
+
 def estimate(jobs: dict[str, Job], cores: int) -> dict:
     """Each unfinished job's time left from the finished jobs' benchmark times: the median of
     the same model's other seeds, else of the same kind (model kind or rule), else of all.
@@ -321,6 +342,11 @@ def main(argv=None) -> int:
         return 2
     jobs, per_exp = plan(cfg)
     locked = survey(args.directory, jobs, stale_minutes=args.stale)
+    if (restore := cfg.raw.get("restore_from")):
+        # what the run copies back from there, or no longer needs, is not left to do
+        restore = Path(restore) if Path(restore).is_absolute() else Path(args.directory) / restore
+        if (n := len(adopt(jobs, restore))):
+            print(f"{n} job(s) done as published in {restore} (restore_from)\n")
     print(report(jobs, per_exp, locked, estimate(jobs, cores), args.directory))
     if (odd := foreign(args.directory, jobs, cfg)):
         print(f"\nnote: {len(odd)} finished fit(s) hold another spec than this config gives (e.g. "
