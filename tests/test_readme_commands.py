@@ -518,3 +518,15 @@ def _not_run_here() -> list[str]:
 @pytest.mark.parametrize("text", _not_run_here())
 def test_readme_command_run_elsewhere(text):
     pytest.skip(f"{text}: {COVERED[text].removeprefix('not run here: ')}")
+
+
+def test_readme_links_point_at_files_in_the_checkout():
+    """Every relative link and image in README (the published figures above all) names a file
+    of this checkout: a results section written from elsewhere (a copy of README in another
+    directory) gives paths that resolve only on the machine that wrote it."""
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", text)
+    local = [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
+    assert local, "README links to no file of the checkout: the link pattern no longer matches"
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, f"README links to files that are not in the checkout: {missing}"
