@@ -368,3 +368,24 @@ def test_data_prepared_again_is_checked_against_the_first(published, smoke_run, 
     assert set(m2["data_checks"]) == {first, other}  # the others were first published here
     note = readme.note(m2)
     assert f"byte-identical to the first: {first} " in note and f"DIFFER from the first: {other}." in note
+
+
+def test_readme_says_when_a_runs_config_has_changed_since_its_commit():
+    """A published run whose config (config.yaml, the schema, its preset) changed since its
+    commit is flagged as the older config's: its verdicts are not the current preset's."""
+    from aebench import publish, readme
+
+    root = readme.ROOT
+    last = publish._git(root, "log", "-n1", "--format=%H", "--", "config.yaml")
+    if not last:
+        pytest.skip("not a git checkout with history")
+    before = publish._git(root, "rev-parse", f"{last}^")
+    m = {"commit": before, "preset": "quick"}
+    assert "config.yaml" in readme.config_changes(m)
+    assert "config.yaml" in readme.stale(m) and "run and published again" in readme.stale(m)
+    # at HEAD only what this checkout changes on top of it counts (nothing, in a clean clone)
+    files = ["config.yaml", "workflow/schemas/config.schema.yaml", "workflow/presets/quick.yaml"]
+    dirty = publish._git(root, "diff", "--name-only", "HEAD", "--", *files).split()
+    head = {"commit": publish._git(root, "rev-parse", "HEAD"), "preset": "quick"}
+    assert readme.config_changes(head) == dirty
+    assert (readme.stale(head) == "") == (not dirty)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import claims as claims_mod
+from . import publish
 from .claims import NOT_JUDGED
 from .experiments import EXPERIMENTS
 
@@ -30,6 +31,7 @@ PRESETS_START, PRESETS_END = "<!-- presets:start -->", "<!-- presets:end -->"
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
@@ -114,6 +116,22 @@ def costs(pub: Path) -> str:
             "experiment needs; wall hours are the jobs' own times, summed.")
 
 
+def config_changes(m: dict, root: Path = ROOT) -> list[str]:
+    """The files that set what a run computes (config.yaml, the schema's defaults, its preset)
+    changed in this checkout since the run's commit: its verdicts are then an older config's."""
+    preset = m.get("preset")
+    files = ["config.yaml", "workflow/schemas/config.schema.yaml"]
+    files += [f"workflow/presets/{preset}.yaml"] if preset and preset != "default" else []
+    changed = publish._git(root, "diff", "--name-only", m["commit"], "--", *files)
+    return changed.split()
+
+
+def stale(m: dict) -> str:
+    changed = config_changes(m)
+    return (f" Its config has changed since (in {', '.join(changed)}): these verdicts are the "
+            "older config's until the preset is run and published again." if changed else "")
+
+
 def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
     """Per claim, the full run's verdict beside the quick preset's; agreement over the claims
     quick can judge (a claim against a full-data anchor is n/a on a subset)."""
@@ -136,12 +154,12 @@ def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
              else "No claim judged." if len(every) else "No experiment has finished yet.")
     if len(skipped):  # e.g. fewer than 3 seeds, or an anchor for the full data on a subset
         table += "\n\nClaims not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + "."
-    parts = [note(m), table,
+    parts = [note(m) + stale(m), table,
              "#### Key figures", figures(pub, m, readme_dir) or "None yet.",
              "#### What reproducing the lecture costs", costs(pub)]
     if quick is not None:
         qm = json.loads((quick / "manifest.json").read_text())
-        parts += ["#### Quick preset against the full run", f"Quick: {note(qm)}",
+        parts += ["#### Quick preset against the full run", f"Quick: {note(qm)}{stale(qm)}",
                   agreement(load_claims(pub, m), load_claims(quick, qm))]
     return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
