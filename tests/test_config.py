@@ -83,6 +83,24 @@ def test_experiment_model_subsets_must_be_its_models():
         aeconfig.load(cfg)
 
 
+def test_a_claim_left_unjudged_must_be_one_of_its_experiments_claims():
+    """experiments.<e>.not_judged names claims by id: a misspelt id, or another experiment's,
+    stops the run at parse time with the nearest id, and a reason must be given."""
+    cfg = base()
+    cfg["experiments"]["e4"]["not_judged"] = {"E4.ae10_vs_lsa10": "budget"}
+    aeconfig.load(cfg)
+    cfg["experiments"]["e4"]["not_judged"] = {"E4.ae10_vs_lsa1": "budget"}
+    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e4\.not_judged names 'E4\.ae10_vs_lsa1'.*"
+                                                   r"did you mean 'E4\.ae10_vs_lsa10'\?"):
+        aeconfig.load(cfg)
+    cfg["experiments"]["e4"]["not_judged"] = {"E1.pretraining": "budget"}
+    with pytest.raises(aeconfig.ConfigError, match=r"not a claim of e4"):
+        aeconfig.load(cfg)
+    cfg["experiments"]["e4"]["not_judged"] = {"E4.ae10_vs_lsa10": ""}
+    with pytest.raises(aeconfig.ConfigError, match=r"experiments\.e4\.not_judged"):
+        aeconfig.load(cfg)
+
+
 def test_experiment_settings_are_checked_by_a_schema_made_from_their_dataclass():
     """Each experiment's block of the schema is generated from its Params dataclass: a typo,
     a wrong type and an out-of-range value are caught before any job, and the E6 RBM settings

@@ -105,3 +105,17 @@ def test_report_front_page_counts_and_colours_the_verdicts(tmp_path):
     assert "PCA vs deep AE (slides 2-4)" in page
     assert max(len(line) for line in page.splitlines()) < 10_000  # docutils' line limit
     assert "No claims table yet" in report.front_page(tmp_path / "none.csv", [])
+
+
+def test_a_claim_the_config_leaves_to_the_full_run_shows_its_values_but_no_verdict():
+    """experiments.<e>.not_judged: the preset's reason replaces the verdict; the numbers stay."""
+    from aebench import claims
+
+    c = {**BASE, "id": "below", "model": "ae30", "check": {"type": "below_model", "model": "pca30"}}
+    judged = claims.evaluate([c], _long()).iloc[0]
+    left = claims.evaluate([c], _long(), not_judged={"below": "budget too small"}).iloc[0]
+    assert judged.verdict == "PASS"
+    assert left.verdict == "n/a (left to the full run)" and left.reason == "budget too small"
+    assert left.difference == judged.difference and left.ours == judged.ours
+    raw = {"experiments": {"e1": {"not_judged": {"below": "r"}}, "e2": {"enabled": True}, "e3": None}}
+    assert claims.not_judged_of(raw) == {"below": "r"}

@@ -389,3 +389,17 @@ def test_readme_says_when_a_runs_config_has_changed_since_its_commit():
     head = {"commit": publish._git(root, "rev-parse", "HEAD"), "preset": "quick"}
     assert readme.config_changes(head) == dirty
     assert (readme.stale(head) == "") == (not dirty)
+
+
+def test_readme_agreement_lists_the_claims_quick_leaves_to_the_full_run():
+    import pandas as pd
+
+    from aebench import readme
+
+    full = pd.DataFrame({"id": ["a", "b", "c"], "verdict": ["PASS", "PASS", "FAIL"], "reason": ""})
+    quick = pd.DataFrame({"id": ["a", "b", "c"], "reason": ["", "needs 40 epochs", ""],
+                          "verdict": ["PASS", "n/a (left to the full run)", "PASS"]})
+    text = readme.agreement(full, quick)
+    assert "verdict on 1 of the 2 claims both judge" in text
+    assert "leaves 1 claim(s) to the full run" in text and "- b: needs 40 epochs" in text
+    assert "leaves" not in readme.agreement(full, full.assign(reason=""))

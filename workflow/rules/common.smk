@@ -192,5 +192,12 @@ def claim_files():
     return sorted(str(p) for p in (Path(workflow.basedir) / "workflow" / "claims").glob("*.yaml"))
 
 
+def claims_not_judged():
+    """Claim id -> reason, for the claims this config leaves to another run."""
+    from aebench.claims import not_judged_of
+
+    return not_judged_of(CFG.raw)
+
+
 def all_targets():
     return [paths.metrics(e) for e in CFG.enabled] + [paths.CLAIMS, paths.LEARNING_CURVES]

@@ -20,6 +20,7 @@ rule gather:
         ),
     params:
         experiments=CFG.enabled,
+        not_judged=claims_not_judged(),
     log:
         paths.log("gather"),
     benchmark:

@@ -17,7 +17,8 @@ with rule_log(sm.log[0]) as log:
     summary.to_csv(sm.output.summary, index=False)
     full = {m["dataset"]: m["full_data"] for m in (json.loads(Path(f).read_text())
                                                   for f in sm.input.manifests)}
-    claims = claims_table.evaluate(claims_table.load(sm.input.claims), long, full)
+    claims = claims_table.evaluate(claims_table.load(sm.input.claims), long, full,
+                                   sm.params.not_judged)
     write_table(claims, sm.output.claims, sm.output.claims_md)
     hist = []
     # runs/<model>/seed<k>/history.csv, here or in the published run restored from

@@ -9,8 +9,10 @@ otherwise, with the reason; a paired difference is shown with the 90% interval w
 the bounds the verdict read. Several checks: PASS when all pass, FAIL when any fails.
 
 A claim is not judged ("n/a ...") when this run lacks its models, when it ran on another
-dataset than the anchor's, or when ``full_data: true`` (an anchor published on the whole data
-set) and this run used subsets of it.
+dataset than the anchor's, when ``full_data: true`` (an anchor published on the whole data
+set) and this run used subsets of it, or when the config leaves it to another run
+(``experiments.<e>.not_judged``: a preset whose budget cannot judge a claim says so, with the
+reason, instead of giving a verdict on its budget; its values are still shown).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from .metrics import mean_ci
 from .verdicts import Judgement, describe, judge
 
 NOT_JUDGED = "n/a"  # verdicts of claims this run could not judge start with this
+LEFT_TO_FULL_RUN = f"{NOT_JUDGED} (left to the full run)"  # the verdict of a not_judged claim
+CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"  # workflow/claims
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason",
            "metric", "source"]
 
@@ -40,6 +44,25 @@ def load(paths) -> list[dict]:
         return int(m.group(1)) if m else 10**6
 
     return sorted(claims, key=number)
+
+
+def not_judged_of(raw: dict) -> dict[str, str]:
+    """Claim id -> reason, for the claims a config leaves unjudged
+    (``experiments.<e>.not_judged``, over every experiment of the config)."""
+    return {i: r for block in (raw.get("experiments") or {}).values()
+            for i, r in ((block or {}).get("not_judged") or {}).items()}
+
+
+def check_not_judged(experiment: str, ids, claims: list[dict]) -> None:
+    """ValueError naming the first id in ``ids`` that is not one of ``experiment``'s claims."""
+    import difflib
+
+    own = [c["id"] for c in claims if c["experiment"] == experiment]
+    for i in ids:
+        if i not in own:
+            near = difflib.get_close_matches(i, own, n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"its claims: {', '.join(own) or 'none'}"
+            raise ValueError(f"not_judged names '{i}', which is not a claim of {experiment} ({hint})")
 
 
 def checks_of(claim: dict) -> list[dict]:
@@ -100,10 +123,13 @@ def combine(judgements: list[Judgement]) -> tuple[str, str]:
 
 
 def evaluate(claims: list[dict], long: pd.DataFrame,
-             full_data: dict[str, bool] | None = None) -> pd.DataFrame:
+             full_data: dict[str, bool] | None = None,
+             not_judged: dict[str, str] | None = None) -> pd.DataFrame:
     """Judge every claim on ``long`` (the experiments' metrics.csv rows: experiment, dataset,
-    model, seed, metric, value). ``full_data``: dataset -> whether this run used all of it."""
-    full_data = full_data or {}
+    model, seed, metric, value). ``full_data``: dataset -> whether this run used all of it.
+    ``not_judged``: claim id -> why this config leaves it to another run (:func:`not_judged_of`);
+    its values and difference are shown, its verdict is n/a with that reason."""
+    full_data, not_judged = full_data or {}, not_judged or {}
     rows = []
     for c in claims:
         checks = checks_of(c)
@@ -134,5 +160,7 @@ def evaluate(claims: list[dict], long: pd.DataFrame,
             row["verdict"], row["reason"] = combine(js)
             row.update(ours="; ".join(ours), difference="; ".join(diffs),
                        tolerance="; ".join(tolerance_text(k, c.get("anchor")) for k in checks))
+            if c["id"] in not_judged:
+                row.update(verdict=LEFT_TO_FULL_RUN, reason=not_judged[c["id"]])
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)

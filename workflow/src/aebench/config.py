@@ -65,6 +65,9 @@ def schema() -> dict:
     for name, exp in experiments.EXPERIMENTS.items():
         block = schema_of(exp.Params)
         block["properties"]["enabled"] = {"type": "boolean", "default": True}
+        # claim id -> why this config does not judge it (aebench.claims; e.g. a preset's budget)
+        block["properties"]["not_judged"] = {"type": "object",
+                                             "additionalProperties": {"type": "string", "minLength": 1}}
         exps[name] = block
     props["experiments"]["properties"] = exps
     return s
@@ -159,7 +162,8 @@ def load(config: dict) -> Config:
     for name, exp in experiments.EXPERIMENTS.items():
         if name not in config["experiments"]:
             continue
-        block = {k: v for k, v in config["experiments"][name].items() if k != "enabled"}
+        block = {k: v for k, v in config["experiments"][name].items()
+                 if k not in ("enabled", "not_judged")}
         try:
             params[name] = exp.Params(**block)
         except (TypeError, ValueError) as e:
@@ -200,6 +204,17 @@ def load(config: dict) -> Config:
                               "all its models must use one dataset")
     cfg.enabled = [n for n in experiments.EXPERIMENTS
                    if n in params and config["experiments"][n].get("enabled", True)]
+    skipped = {n: config["experiments"][n].get("not_judged") for n in params}
+    if any(skipped.values()):
+        from . import claims
+
+        known = claims.load(sorted(claims.CLAIMS_DIR.glob("*.yaml")))
+        for name, ids in skipped.items():
+            try:
+                claims.check_not_judged(name, ids or {}, known)
+            except ValueError as e:
+                raise ConfigError(f"config: experiments.{name}.{e}",
+                                  ("experiments", name, "not_judged")) from None
     return cfg
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import claims as claims_mod
 from . import publish
+from .claims import LEFT_TO_FULL_RUN as LEFT
 from .claims import NOT_JUDGED
 from .experiments import EXPERIMENTS
 
@@ -30,7 +31,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 PRESETS_START, PRESETS_END = "<!-- presets:start -->", "<!-- presets:end -->"
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
-CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"
+CLAIMS_DIR = claims_mod.CLAIMS_DIR
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -45,7 +46,8 @@ def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
     long = pd.concat([pd.read_csv(pub / e / "metrics.csv") for e in done], ignore_index=True)
     mine = [c for c in claims_mod.load(sorted(str(p) for p in CLAIMS_DIR.glob("*.yaml")))
             if c["experiment"] in done]
-    return claims_mod.evaluate(mine, long, manifest.get("full_data") or {})
+    return claims_mod.evaluate(mine, long, manifest.get("full_data") or {},
+                               claims_mod.not_judged_of(manifest.get("config") or {}))
 
 
 def judged(claims: pd.DataFrame) -> pd.DataFrame:
@@ -141,8 +143,15 @@ def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
             for i in f.index if f[i] in VERDICTS and q.get(i) in VERDICTS]
     t = pd.DataFrame(rows, columns=["claim", "full", "quick", "same"])
     n, same = len(t), int((t["same"] == "yes").sum())
-    return (f"The quick preset gives the full run's verdict on {same} of the {n} claims both "
+    text = (f"The quick preset gives the full run's verdict on {same} of the {n} claims both "
             f"judge.\n\n" + t.to_markdown(index=False))
+    # claims the preset leaves to the full run (experiments.<e>.not_judged), with its reasons
+    left = quick[quick["verdict"].astype(str).str.startswith(LEFT)]
+    if len(left):
+        text += (f"\n\nThe quick preset leaves {len(left)} claim(s) to the full run, its budget "
+                 "being too small to judge them (reasons from the preset, each from a measured "
+                 "trial):\n\n" + "\n".join(f"- {r.id}: {r.reason}" for r in left.itertuples()))
+    return text
 
 
 def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
