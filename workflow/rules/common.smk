@@ -189,7 +189,9 @@ def data_manifests():
 
 
 def claim_files():
-    return sorted(str(p) for p in (Path(workflow.basedir) / "workflow" / "claims").glob("*.yaml"))
+    from aebench.claims import files
+
+    return files()
 
 
 def claims_not_judged():

@@ -46,6 +46,11 @@ def load(paths) -> list[dict]:
     return sorted(claims, key=number)
 
 
+def files() -> list[str]:
+    """Every claim file (workflow/claims/<experiment>.yaml), sorted."""
+    return sorted(str(p) for p in CLAIMS_DIR.glob("*.yaml"))
+
+
 def not_judged_of(raw: dict) -> dict[str, str]:
     """Claim id -> reason, for the claims a config leaves unjudged
     (``experiments.<e>.not_judged``, over every experiment of the config)."""

@@ -208,7 +208,7 @@ def load(config: dict) -> Config:
     if any(skipped.values()):
         from . import claims
 
-        known = claims.load(sorted(claims.CLAIMS_DIR.glob("*.yaml")))
+        known = claims.load(claims.files())
         for name, ids in skipped.items():
             try:
                 claims.check_not_judged(name, ids or {}, known)

@@ -31,7 +31,6 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 PRESETS_START, PRESETS_END = "<!-- presets:start -->", "<!-- presets:end -->"
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
-CLAIMS_DIR = claims_mod.CLAIMS_DIR
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -44,8 +43,7 @@ def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
     if not done:
         return pd.DataFrame(columns=COLUMNS)
     long = pd.concat([pd.read_csv(pub / e / "metrics.csv") for e in done], ignore_index=True)
-    mine = [c for c in claims_mod.load(sorted(str(p) for p in CLAIMS_DIR.glob("*.yaml")))
-            if c["experiment"] in done]
+    mine = [c for c in claims_mod.load(claims_mod.files()) if c["experiment"] in done]
     return claims_mod.evaluate(mine, long, manifest.get("full_data") or {},
                                claims_mod.not_judged_of(manifest.get("config") or {}))
 
