@@ -40,6 +40,13 @@ def attempts(model: str, seed) -> str:
     return f"{RESULTS}/benchmarks/attempts/{model}/seed{seed}"
 
 
+def progress(model: str, seed) -> str:
+    """A fit's per-epoch progress while it trains: one JSON object a line (time, stage,
+    stage_index, stages, epoch, epochs, seconds and the epoch's losses), appended by every
+    training loop and read by ``aebench status``. Outside the job's outputs, like checkpoints."""
+    return f"{RESULTS}/progress/{model}/seed{seed}.jsonl"
+
+
 def experiment(exp: str) -> str:
     return f"{RESULTS}/{exp}"
 
