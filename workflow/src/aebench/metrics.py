@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .verdicts import t_half_width
+
 
 def squared_error_per_image(x: np.ndarray, xhat: np.ndarray) -> float:
     """Hinton & Salakhutdinov's unit: sum over pixels of the squared error, mean over images."""
@@ -69,7 +71,4 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
         return float("nan"), float("nan")
     if len(v) == 1:
         return float(v[0]), float("nan")
-    from scipy import stats  # here, not at the top: scipy.stats costs ~0.8 s per job
-
-    half = stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
-    return float(v.mean()), float(half)
+    return float(v.mean()), t_half_width(float(v.std(ddof=1)), len(v), confidence)
