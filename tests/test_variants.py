@@ -174,10 +174,10 @@ def test_bad_variant_params_fail_fast_naming_the_model(params, match):
 
 
 def test_a_name_registered_twice_is_an_error():
-    from aebench.registry import registrar
+    from aebench.registry import Registry
 
-    table = {}
-    register = registrar(table)
+    table = Registry("function")
+    register = table.register
     register("a")(len)
     assert table == {"a": len}
     with pytest.raises(ValueError, match="'a' is registered twice"):

@@ -20,12 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .registry import registrar
+from .registry import Registry
 
-INITS: dict[str, Callable] = {}
-
-
-init_kind = registrar(INITS)  # @init_kind("rbm") registers an init
+INITS = Registry("init kind")  # name -> init function
+init_kind = INITS.register  # @init_kind("rbm") registers an init
 
 
 @dataclass

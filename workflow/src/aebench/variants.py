@@ -12,16 +12,15 @@ is imported where it is needed), so the workflow can check a config's variant na
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
-from .registry import registrar
+from .registry import Registry
 
-NOISES: dict[str, Callable] = {}
-REGULARIZERS: dict[str, Callable] = {}
+NOISES = Registry("noise kind")  # name -> corruption function
+REGULARIZERS = Registry("regularizer kind")  # name -> code penalty function
 
 
-noise = registrar(NOISES)  # @noise("mask") registers an input corruption
-regularizer = registrar(REGULARIZERS)  # @regularizer("l1") registers a code penalty
+noise = NOISES.register  # @noise("mask") registers an input corruption
+regularizer = REGULARIZERS.register  # @regularizer("l1") registers a code penalty
 
 
 # --------------------------------------------------------------------------- input noise
@@ -100,7 +99,7 @@ class NoiseSpec:
 
     def __post_init__(self):
         if self.kind not in NOISES:
-            raise ValueError(f"noise kind {self.kind!r} is not one of {sorted(NOISES)}")
+            raise ValueError(NOISES.unknown(self.kind))
         if not isinstance(self.level, (int, float)) or self.level < 0:
             raise ValueError(f"noise level must be a number >= 0, got {self.level!r}")
         if self.kind == "mask" and self.level >= 1:

@@ -27,6 +27,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..registry import Registry
+
 
 class DataError(RuntimeError):
     """A dataset could not be fetched or failed its checksum; the message says how to fix it."""
@@ -186,16 +188,14 @@ class Dataset:
     prepare: Callable[..., tuple[Prepared, dict]]  # (raw_root, mirror, allow_download, **sizes)
 
 
-DATASETS: dict[str, Dataset] = {}
+DATASETS = Registry("dataset")  # name -> Dataset
 
 
 def register(name: str, kind: str, scale: float):
     """``@register("mnist", "image", 1 / 255)`` on a dataset's prepare function."""
 
     def deco(fn):
-        if name in DATASETS:
-            raise ValueError(f"dataset {name!r} is registered twice")
-        DATASETS[name] = Dataset(name, kind, scale, fn)
+        DATASETS.add(name, Dataset(name, kind, scale, fn))
         return fn
 
     return deco
@@ -225,7 +225,7 @@ def prepare(name: str, raw_root: str | Path, mirror: str | Path | None, allow_do
         raise DataError(f"data_mirror {mirror} is not a directory: fix `data_mirror` in config.yaml "
                         "or set it to null to download.")
     if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+        raise DataError(DATASETS.unknown(name))
     d = DATASETS[name]
     p, src = d.prepare(raw_root, mirror, allow_download, **sizes)
     return p, src, d.scale

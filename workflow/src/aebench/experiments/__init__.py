@@ -24,7 +24,9 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
-EXPERIMENTS: dict[str, "Experiment"] = {}
+from ..registry import Registry
+
+EXPERIMENTS = Registry("experiment")  # name -> its Experiment instance, in lecture order
 PREVIEW = "preview.npz"  # the arrays of a run's codes.npz its publication keeps
 COLUMNS = ["experiment", "dataset", "model", "seed", "metric", "value"]
 FIGURE_SPACE = "\u2007"  # as wide as a digit: "E 2" sorts before "E10" in the report menu
@@ -48,9 +50,7 @@ class Experiment:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        if cls.name in EXPERIMENTS:
-            raise ValueError(f"experiment {cls.name!r} is defined twice")
-        EXPERIMENTS[cls.name] = cls()
+        EXPERIMENTS.add(cls.name, cls())
 
     @property
     def number(self) -> int:
@@ -202,9 +202,7 @@ def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
 def _discover() -> None:
     for m in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{m.name}")
-    ordered = sorted(EXPERIMENTS.items(), key=lambda kv: (kv[1].number, kv[0]))
-    EXPERIMENTS.clear()
-    EXPERIMENTS.update(ordered)
+    EXPERIMENTS.sort(key=lambda kv: (kv[1].number, kv[0]))  # lecture order: E2 before E10
 
 
 _discover()

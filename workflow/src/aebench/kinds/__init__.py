@@ -22,16 +22,16 @@ from typing import Callable, ClassVar
 import joblib
 import numpy as np
 
+from ..registry import Registry
 from ..spec import ModelSpec, TrainConfig
 
-KINDS: dict[str, type["Kind"]] = {}
+KINDS = Registry("model kind")  # name -> Kind class
 
 # How an encoder sees its input (params `input:`). Documents as word frequencies are the input
 # of Hinton & Salakhutdinov's document autoencoder.
-INPUTS = {
-    "raw": lambda x: x,
-    "doc_normalize": lambda x: (x / np.maximum(x.sum(1, keepdims=True), 1)).astype(np.float32),
-}
+INPUTS = Registry("encoder input")
+INPUTS.add("raw", lambda x: x)
+INPUTS.add("doc_normalize", lambda x: (x / np.maximum(x.sum(1, keepdims=True), 1)).astype(np.float32))
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "lr", "seconds"]
 
@@ -40,10 +40,8 @@ def register(name: str):
     """``@register("pca")`` files a Kind class under its config name."""
 
     def deco(cls):
-        if name in KINDS:
-            raise ValueError(f"model kind {name!r} is registered twice")
+        KINDS.add(name, cls)
         cls.name = name
-        KINDS[name] = cls
         return cls
 
     return deco
@@ -136,7 +134,7 @@ def parse_model(name: str, entry: dict, dataset: str, train_defaults: dict) -> M
     """Fail fast, naming the model and the key, before any job runs."""
     kind = entry.get("kind")
     if kind not in KINDS:
-        raise ValueError(f"models.{name}.kind: unknown kind {kind!r}; known: {sorted(KINDS)}")
+        raise ValueError(f"models.{name}.kind: {KINDS.unknown(kind, 'kind')}")
     try:
         return KINDS[kind].parse(name, entry, dataset, train_defaults)
     except ValueError as e:
