@@ -186,7 +186,7 @@ class InitSpec:
 
     @classmethod
     def parse(cls, entry: dict, where: str, known, rbm_defaults: dict | None = None) -> "InitSpec":
-        """``known``: the registered init kinds (aebench.pretrain.INITS)."""
+        """``known``: the registered init kinds (aebench.pretrain.INITS, a Registry)."""
         if not isinstance(entry, dict):
             raise ValueError(f"{where}: must be a mapping {{kind, params}}")
         extra = set(entry) - {"kind", "params"}
@@ -194,7 +194,7 @@ class InitSpec:
             raise ValueError(f"{where}: unknown key(s) {sorted(extra)}; an init is {{kind, params}}")
         kind, params = entry.get("kind"), dict(entry.get("params") or {})
         if kind not in known:
-            raise ValueError(f"{where}.kind: unknown kind {kind!r}; known: {sorted(known)}")
+            raise ValueError(f"{where}.kind: {known.unknown(kind, 'kind')}")
         if kind == "rbm":
             return cls(kind, rbm=from_mapping(RBMConfig, {**(rbm_defaults or {}), **params},
                                               f"{where}.params"))
