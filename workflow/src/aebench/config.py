@@ -180,20 +180,25 @@ def load(config: dict) -> Config:
             experiments.EXPERIMENTS[name].check(p, cfg)
         except ValueError as e:
             raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
-    entries = dict(config["models"])
-    for name, exp in experiments.EXPERIMENTS.items():
-        if name in params:
-            for m, entry in exp.derived_models(params[name], config).items():
-                if m in entries:
-                    raise ConfigError(f"config: models.{m}: the name is taken by a model "
-                                      f"experiments.{name} derives; rename it")
-                entries[m] = entry
-    for name, entry in entries.items():
+    for name, entry in config["models"].items():
         try:
             cfg.models[name] = parse_model(name, entry, datasets.of_model(config, entry),
                                            cfg.settings.training)
         except ValueError as e:
             raise ConfigError(f"config: {e}", ("models", name)) from None
+    # Models an experiment derives come typed from its parsed settings (E6's stacks and
+    # classifiers, E10's judge), never through a config entry.
+    for name, exp in experiments.EXPERIMENTS.items():
+        if name in params:
+            try:
+                derived = exp.derived_models(params[name], config)
+            except ValueError as e:
+                raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
+            for m, spec in derived.items():
+                if m in cfg.models:
+                    raise ConfigError(f"config: models.{m}: the name is taken by a model "
+                                      f"experiments.{name} derives; rename it")
+                cfg.models[m] = spec
     for name, p in params.items():
         names = experiments.EXPERIMENTS[name].models(p)
         missing = [m for m in names if m not in cfg.models]
