@@ -88,11 +88,6 @@ class Kind:
     def check_params(cls, params: dict) -> None:
         pass
 
-    @staticmethod
-    def train_config(entry: dict, train_defaults: TrainConfig) -> TrainConfig:
-        """The entry's ``train:`` over the config's ``training:``."""
-        return train_defaults.over(entry.get("train"), "training")
-
     # ------------------------------------------------------------------ fitting
     def fit(self, data, seed: int, deps: dict[str, Path], *, device="cpu",
             log: Callable[[str], None] = print) -> list[dict]:
