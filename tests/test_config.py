@@ -62,8 +62,8 @@ def test_cross_references_and_model_params():
 
 
 def test_schema_training_keys_match_train_config():
-    schema = yaml.safe_load(aeconfig.SCHEMA.read_text())
-    assert set(schema["$defs"]["training"]["properties"]) == {f.name for f in fields(TrainConfig)}
+    schema = aeconfig.schema()
+    assert set(schema["properties"]["training"]["properties"]) == {f.name for f in fields(TrainConfig)}
 
 
 def test_snakemake_rejects_a_misspelt_key_before_running(tmp_path):
@@ -188,3 +188,36 @@ def test_command_line_values_mean_what_they_mean_in_a_config_file():
     assert from_command_line(given) == {"seeds": [0, 2], "allow_download": False,
                                         "data_mirror": "../shared/data", "restore_from": None,
                                         "training": {"epochs": 3}}
+
+
+def test_the_schema_has_one_source_the_settings_dataclasses():
+    """No hand-written schema half to go stale (E10's used to require keys it had dropped):
+    the document's keys are Settings' fields, each experiment's block its Params' fields,
+    and a key a dataclass drops is rejected at once."""
+    from aebench.settings import Settings
+
+    s = aeconfig.schema()
+    assert set(s["properties"]) == {f.name for f in fields(Settings)}
+    e10 = s["properties"]["experiments"]["properties"]["e10"]
+    params = {f.name for f in fields(aeconfig.experiments.EXPERIMENTS["e10"].Params)}
+    assert set(e10["properties"]) == params | {"enabled", "not_judged"}
+    assert set(e10.get("required", [])) <= params
+    cfg = base()
+    cfg["experiments"]["e10"]["confidence"] = 0.9
+    with pytest.raises(aeconfig.ConfigError, match=r"unknown key 'confidence' in experiments\.e10"):
+        aeconfig.validate_schema(cfg)
+
+
+def test_a_split_size_and_the_gpu_count_are_checked():
+    cfg = base()
+    cfg["datasets"]["mnist"]["n_train"] = "many"
+    with pytest.raises(aeconfig.ConfigError, match=r"datasets\.mnist\.n_train: 'many' is not of type"):
+        aeconfig.validate_schema(cfg)
+    cfg = base()
+    cfg["gpu"] = 2
+    with pytest.raises(aeconfig.ConfigError, match=r"gpu: 2 is greater than the maximum of 1"):
+        aeconfig.validate_schema(cfg)
+    cfg = base()
+    cfg["datasets"]["mnsit"] = {"n_val": 10}
+    with pytest.raises(aeconfig.ConfigError, match=r"'mnsit' in datasets; did you mean 'mnist'"):
+        aeconfig.validate_schema(cfg)

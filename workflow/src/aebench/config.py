@@ -1,28 +1,26 @@
 """The config, checked and parsed once: the schema, then every model into a ModelSpec and
 every experiment's settings into its Params dataclass.
 
-The JSON schema (workflow/schemas/config.schema.yaml) covers the runtime keys; the parts
-that code defines are filled in from the code, so they cannot drift apart: the dataset names
-from the dataset registry and each experiment's block from its Params dataclass
-(:func:`aebench.schema.schema_of`). What a schema cannot catch is checked after it: an
-experiment naming a model that does not exist, a param its kind does not take. Every problem
-is one message naming the key, where it is, and the fix.
+The JSON schema has one source, the settings dataclasses: :class:`aebench.settings.Settings`
+(the document, training and RBM settings), each experiment's ``Params``, and the names the
+registries define (datasets, experiments); :func:`schema` builds it on every start, so it
+cannot go stale. What a schema cannot catch is checked after it: an experiment naming a model
+that does not exist, a param its kind does not take. Every problem is one message naming the
+key, where it is, and the fix.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import yaml
 
 from . import datasets, experiments
 from .kinds import KINDS, parse_model
 from .schema import schema_of
+from .settings import Settings
 from .spec import ModelSpec
-
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -54,11 +52,16 @@ def explain(e: ConfigError, sources: list[tuple[str, dict]]) -> str:
 
 
 def schema() -> dict:
-    s = yaml.safe_load(SCHEMA.read_text())
+    """The config's JSON schema, generated from :class:`Settings` and the registries."""
+    s = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+         "description": "aebench configuration (config.yaml and the presets merged over it)",
+         **schema_of(Settings)}
     props = s["properties"]
     props["image_dataset"]["enum"] = datasets.names("image")
     props["text_dataset"]["enum"] = datasets.names("text")
-    props["datasets"]["properties"] = {n: {"$ref": "#/$defs/split_sizes"} for n in datasets.names()}
+    sizes = props["datasets"].pop("additionalProperties")
+    props["datasets"].update(additionalProperties=False,
+                             properties={n: sizes for n in datasets.names()})
     props["models"]["additionalProperties"]["properties"]["dataset"]["enum"] = [
         "image", "text", *datasets.names()]
     exps = {}
@@ -69,7 +72,7 @@ def schema() -> dict:
         block["properties"]["not_judged"] = {"type": "object",
                                              "additionalProperties": {"type": "string", "minLength": 1}}
         exps[name] = block
-    props["experiments"]["properties"] = exps
+    props["experiments"].update(additionalProperties=False, properties=exps)
     return s
 
 
@@ -111,13 +114,14 @@ def validate_schema(config: dict) -> None:
 @dataclass
 class Config:
     raw: dict
+    settings: Settings  # the document's own keys, typed (seeds, threads, training, ...)
     models: dict[str, ModelSpec]  # configured models and the ones experiments derive
     params: dict[str, object]  # experiment name -> its Params instance
     enabled: list[str] = field(default_factory=list)  # experiments that run, lecture order
 
     @property
     def seeds(self) -> list[int]:
-        return list(self.raw["seeds"])
+        return list(self.settings.seeds)
 
     def model_seeds(self, model: str) -> list[int]:
         return self.seeds if self.models[model].seeded else [0]
@@ -170,26 +174,31 @@ def load(config: dict) -> Config:
             raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
     # The experiments' own checks first: their messages name their keys (an E6 init, an E8
     # reference to it), which the models they derive from those keys could not.
-    cfg = Config(config, {}, params)
+    cfg = Config(config, Settings.parse(config), {}, params)
     for name, p in params.items():
         try:
             experiments.EXPERIMENTS[name].check(p, cfg)
         except ValueError as e:
             raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
-    entries = dict(config["models"])
-    for name, exp in experiments.EXPERIMENTS.items():
-        if name in params:
-            for m, entry in exp.derived_models(params[name], config).items():
-                if m in entries:
-                    raise ConfigError(f"config: models.{m}: the name is taken by a model "
-                                      f"experiments.{name} derives; rename it")
-                entries[m] = entry
-    for name, entry in entries.items():
+    for name, entry in config["models"].items():
         try:
             cfg.models[name] = parse_model(name, entry, datasets.of_model(config, entry),
-                                           config["training"])
+                                           cfg.settings.training)
         except ValueError as e:
             raise ConfigError(f"config: {e}", ("models", name)) from None
+    # Models an experiment derives come typed from its parsed settings (E6's stacks and
+    # classifiers, E10's judge), never through a config entry.
+    for name, exp in experiments.EXPERIMENTS.items():
+        if name in params:
+            try:
+                derived = exp.derived_models(params[name], config)
+            except ValueError as e:
+                raise ConfigError(f"config: experiments.{name}: {e}", ("experiments", name)) from None
+            for m, spec in derived.items():
+                if m in cfg.models:
+                    raise ConfigError(f"config: models.{m}: the name is taken by a model "
+                                      f"experiments.{name} derives; rename it")
+                cfg.models[m] = spec
     for name, p in params.items():
         names = experiments.EXPERIMENTS[name].models(p)
         missing = [m for m in names if m not in cfg.models]

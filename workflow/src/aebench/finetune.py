@@ -1,9 +1,12 @@
 """E6: class-balanced label budgets and supervised fine-tuning of a pre-trained stack.
 
-A label budget counts every labelled image the classifier uses, early stopping included
-(:func:`label_split`): a budget of B labels is B labelled training images, of which a
-class-balanced fifth is held out for early stopping and the rest trained on; ``all`` is every
-training label plus the dataset's validation split, and its count is both.
+The label-budget rule (stated here once; the config, E6 and its caption point here): a budget
+counts every labelled image the classifier uses, early stopping included. A budget of B labels
+is a class-balanced draw of B training images, fixed per seed (the same for every init: E6's
+paired comparison), of which a class-balanced ``val_fraction`` (:data:`VAL_FRACTION`, at least
+one per class) is held out for early stopping and the rest is trained on, so B must be at least
+twice the number of classes; ``all`` is every training label plus the dataset's validation
+split, and its count is both (:func:`label_split`).
 
 The classifier is ``input - hidden... - n_classes`` with sigmoid hidden units (the units the
 AEs and RBMs were pre-trained with) and softmax output. Its hidden layers start from a
@@ -92,15 +95,9 @@ class LabelSplit:
 
 def label_split(y_train: np.ndarray, y_val: np.ndarray, budget, seed: int,
                 val_fraction: float = VAL_FRACTION) -> LabelSplit:
-    """The labelled images of ``budget``, counted honestly (``n_labels`` is the budget).
-
-    A number B: a class-balanced draw of B training images (:func:`balanced_subset`), of
-    which a class-balanced ``n_val_labels(B)`` are held out for early stopping and the rest
-    are trained on (at least one per class in each, so B must be at least twice the number of
-    classes). ``all``: every training label to train on, the dataset's validation split to
-    early-stop on (so ``n_labels`` = both). Depends on (labels, budget, seed) only, so every
-    init of one seed sees the same images (the paired comparison of E6).
-    """
+    """The labelled images of ``budget`` by the module's rule (``n_labels`` is the budget):
+    :func:`balanced_subset`, then ``n_val_labels(B)`` of it held out. Depends on (labels,
+    budget, seed) only, so every init of one seed sees the same images."""
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     if budget == ALL:
         return LabelSplit(ALL, np.arange(len(y_train)), np.arange(len(y_val)), "val")

@@ -2,16 +2,22 @@
 
 A field's type gives the JSON type (int, float, bool, str, list[...], dict[str, ...],
 ``X | None``, ``Literal[...]`` and nested dataclasses); ``field(metadata={"schema": {...}})``
-adds constraints such as ``{"minimum": 1}``. Fields without a default are required.
+(or :func:`setting`) adds constraints such as ``{"minimum": 1}``. Fields without a default
+are required.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import MISSING, field, fields, is_dataclass
 
 _SCALARS = {int: "integer", float: "number", bool: "boolean", str: "string"}
+
+
+def setting(default=MISSING, *, factory=MISSING, **schema):
+    """A dataclass field with JSON-schema constraints: ``setting(1, minimum=1)``."""
+    return field(default=default, default_factory=factory, metadata={"schema": schema})
 
 
 def type_schema(t) -> dict:
@@ -32,6 +38,9 @@ def type_schema(t) -> dict:
         options = [type_schema(a) for a in args if a is not type(None)]
         if type(None) in args:
             options.append({"type": "null"})
+        if len(options) > 1 and all(set(o) == {"type"} for o in options):
+            # {"type": ["integer", "null"]}: one short message for a wrong type, not anyOf's
+            return {"type": [o["type"] for o in options]}
         return options[0] if len(options) == 1 else {"anyOf": options}
     raise TypeError(f"no JSON schema for type {t!r}")
 

@@ -11,80 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 
+from .settings import RBMConfig, TrainConfig, from_mapping  # noqa: F401 (re-exported)
 from .variants import NoiseSpec, RegularizerSpec
 
 ACTIVATION_NAMES = ("relu", "sigmoid", "tanh", "linear", "softmax")
-
-
-def from_mapping(cls, d: dict | None, where: str):
-    """``cls(**d)`` with one message naming the unknown keys (the schema catches most of these
-    first; this guards the paths that bypass it, e.g. a model's ``params``)."""
-    d = dict(d or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
-    try:
-        return cls(**d)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{where}: {e}".replace("__init__()", cls.__name__)) from None
-
-
-# --------------------------------------------------------------------------- training
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0  # decoupled (AdamW): each step shrinks weights by lr * this
-    patience: int = 10  # epochs without a better validation loss before stopping
-    lr_decay: float = 1.0  # multiply lr by this each epoch (1 = constant)
-    # "bce" (images in [0,1], Hinton's choice), "mse", or "softmax_ce" (word frequencies vs a
-    # softmax output: the cross-entropy of Hinton & Salakhutdinov's document model)
-    loss: str = "bce"
-    code_l1: float = 0.0  # sparsity penalty on the code (mean |z|)
-    code_l2: float = 0.0  # keeps codes near the origin (slide 21): mean ||z||^2
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        return from_mapping(cls, d, "training")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class RBMConfig:
-    """CD-1 settings of one RBM layer (Hinton's practical guide; aebench.rbm)."""
-
-    epochs: int = 50
-    batch_size: int = 100
-    lr: float = 0.05
-    momentum: float = 0.9  # 0.5 for the first `initial_momentum_epochs`, then this
-    initial_momentum_epochs: int = 5
-    weight_decay: float = 2e-4  # L2 on W, as in Hinton's guide
-    # The top RBM with linear (Gaussian) hidden units, and its much smaller learning rate:
-    # the code layer of Hinton & Salakhutdinov's autoencoder (set for a linear-code AE).
-    linear_top: bool = False
-    lr_linear: float = 1e-3
-    # The bottom RBM's visible units: ``bernoulli`` (pixels in [0, 1]) or ``softmax``: the
-    # replicated softmax on word counts (aebench.rbm.ReplicatedSoftmaxRBM), the bottom layer of
-    # Hinton & Salakhutdinov's document autoencoder; it learns at its own rate ``lr_softmax``
-    # (per word: train_rbm divides its statistics by the mean document length).
-    bottom: Literal["bernoulli", "softmax"] = "bernoulli"
-    lr_softmax: float = 0.3
-
-    def __post_init__(self):
-        if (self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.lr_linear <= 0
-                or self.lr_softmax <= 0 or not 0 <= self.momentum < 1):
-            raise ValueError(f"rbm settings: epochs/batch_size >= 1, lr, lr_linear, lr_softmax "
-                             f"> 0, 0 <= momentum < 1; got {asdict(self)}")
-        if self.bottom not in ("bernoulli", "softmax"):
-            raise ValueError(f"bottom: {self.bottom!r} is not one of ['bernoulli', 'softmax']")
 
 
 # --------------------------------------------------------------------------- architectures

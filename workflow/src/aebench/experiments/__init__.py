@@ -72,8 +72,9 @@ class Experiment:
         return list(dict.fromkeys([*([p.reference] if getattr(p, "reference", None) else []),
                                    *getattr(p, "models", [])]))
 
-    def derived_models(self, p, config: dict) -> dict[str, dict]:
-        """Model entries (as under ``models:``) that this experiment defines itself."""
+    def derived_models(self, p, config: dict) -> dict[str, "ModelSpec"]:
+        """The models this experiment defines itself, built from its parsed settings ``p``
+        (``config``: the raw config, for the dataset names)."""
         return {}
 
     def check(self, p, cfg) -> None:

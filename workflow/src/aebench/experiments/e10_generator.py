@@ -146,11 +146,11 @@ class E10(Experiment):
 
     def derived_models(self, p, config):
         from ..datasets import of_model
+        from ..kinds.judge import LogReg
 
         dataset = of_model(config, config["models"].get(p.models[0], {}))
-        return {JUDGE: {"kind": "logreg", "dataset": dataset,
-                        "params": {"C": p.classifier.C, "max_iter": p.classifier.max_iter,
-                                   "target_accuracy": p.judge_accuracy}}}
+        return {JUDGE: LogReg.spec(JUDGE, dataset, C=p.classifier.C, max_iter=p.classifier.max_iter,
+                                   target_accuracy=p.judge_accuracy)}
 
     def run(self, ctx):
         from ..kinds.judge import confident_stats

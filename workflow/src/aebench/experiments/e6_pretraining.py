@@ -17,8 +17,10 @@ name it whatever the budgets are); and, with two budgets or more,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Literal
 
+from ..finetune import VAL_FRACTION
 from ..pretrain import INITS
 from ..spec import InitSpec, RBMConfig, TrainConfig
 from . import Experiment, rows
@@ -33,7 +35,7 @@ class InitEntry:
 @dataclass
 class Params:
     hidden: list[int] = field(metadata={"schema": {"minItems": 1}})  # sigmoid hidden layers
-    # Labels for fine-tuning, early stopping's included: class-balanced subsets, fixed per seed.
+    # Labels for fine-tuning, early stopping's included (the rule: aebench.finetune.label_split)
     budgets: list[int | Literal["all"]] = field(metadata={"schema": {"minItems": 1, "uniqueItems": True}})
     reference: str  # the init every pre-training is compared with (paired by seed)
     inits: dict[str, InitEntry] = field(metadata={"schema": {"minProperties": 1}})
@@ -41,8 +43,8 @@ class Params:
     rbm: RBMConfig  # RBM layers' CD-1 settings (an init's params override them)
     finetune: TrainConfig
     min_epoch_samples: int = field(default=0, metadata={"schema": {"minimum": 0}})
-    # share of a numeric budget held out for early stopping (aebench.finetune.VAL_FRACTION)
-    val_fraction: float = field(default=0.2, metadata={
+    # share of a numeric budget held out for early stopping (why a fifth: VAL_FRACTION)
+    val_fraction: float = field(default=VAL_FRACTION, metadata={
         "schema": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}})
 
     def __post_init__(self):
@@ -52,6 +54,13 @@ class Params:
             setattr(self, key, v if isinstance(v, TrainConfig) else TrainConfig.from_dict(v))
         if isinstance(self.rbm, dict):
             self.rbm = RBMConfig(**self.rbm)
+
+    @cached_property
+    def init_specs(self) -> dict[str, InitSpec]:
+        """Each init parsed once (ValueError naming it), its RBM settings over ``rbm``."""
+        return {name: InitSpec.parse(asdict(entry), f"inits.{name}", INITS,
+                                     rbm_defaults=asdict(self.rbm))
+                for name, entry in self.inits.items()}
 
 
 def stack_model(init: str) -> str:
@@ -110,16 +119,19 @@ class E6(Experiment):
         return [classifier_model(i, b) for i in p.inits for b in p.budgets]
 
     def derived_models(self, p, config):
+        from ..datasets import of_model
+        from ..kinds.classifier import Classifier
+        from ..kinds.stack import StackKind
+
+        dataset = of_model(config, {})  # the image dataset
         out = {}
-        for init, entry in p.inits.items():
-            out[stack_model(init)] = {"kind": "stack", "params": {
-                "init": {"kind": entry.kind, "params": entry.params}, "hidden": list(p.hidden),
-                "pretrain": asdict(p.pretrain), "rbm": asdict(p.rbm)}}
+        for init, spec in p.init_specs.items():
+            out[stack_model(init)] = StackKind.spec(stack_model(init), dataset, spec, p.hidden,
+                                                    p.pretrain)
             for b in p.budgets:
-                out[classifier_model(init, b)] = {"kind": "classifier", "train": asdict(p.finetune),
-                                                  "params": {"stack": stack_model(init), "budget": b,
-                                                             "min_epoch_samples": p.min_epoch_samples,
-                                                             "val_fraction": p.val_fraction}}
+                out[classifier_model(init, b)] = Classifier.spec(
+                    classifier_model(init, b), dataset, p.finetune, stack_model(init), b,
+                    p.min_epoch_samples, p.val_fraction)
         return out
 
     def check(self, p, cfg):
@@ -129,8 +141,7 @@ class E6(Experiment):
                              "(they become file names)")
         if p.reference not in p.inits:
             raise ValueError(f"reference {p.reference!r} is not one of its inits {sorted(p.inits)}")
-        for name, entry in p.inits.items():
-            InitSpec.parse(asdict(entry), f"inits.{name}", INITS, rbm_defaults=asdict(p.rbm))
+        p.init_specs  # parses every init: a bad one stops the run here, named
         # a numeric budget needs one training and one early-stopping label per class (so at
         # least twice the number of classes: checked against the data when fine-tuning)
         small = [b for b in p.budgets if b != "all" and b < 2]

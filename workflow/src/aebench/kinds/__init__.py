@@ -71,7 +71,7 @@ class Kind:
 
     # ------------------------------------------------------------------ config
     @classmethod
-    def parse(cls, name: str, entry: dict, dataset: str, train_defaults: dict) -> ModelSpec:
+    def parse(cls, name: str, entry: dict, dataset: str, train_defaults: TrainConfig) -> ModelSpec:
         """The entry as a ModelSpec; raise ValueError naming the bad key."""
         params = dict(entry.get("params") or {})
         inp = params.pop("input", "raw")
@@ -85,10 +85,6 @@ class Kind:
     @classmethod
     def check_params(cls, params: dict) -> None:
         pass
-
-    @staticmethod
-    def train_config(entry: dict, train_defaults: dict) -> TrainConfig:
-        return TrainConfig.from_dict({**train_defaults, **(entry.get("train") or {})})
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data, seed: int, deps: dict[str, Path], *, device="cpu",
@@ -130,8 +126,12 @@ def load_run(run_dir: str | Path, device="cpu") -> Kind:
     return KINDS[spec.kind].load(run_dir, spec, device=device)
 
 
-def parse_model(name: str, entry: dict, dataset: str, train_defaults: dict) -> ModelSpec:
-    """Fail fast, naming the model and the key, before any job runs."""
+def parse_model(name: str, entry: dict, dataset: str,
+                train_defaults: TrainConfig | dict) -> ModelSpec:
+    """Fail fast, naming the model and the key, before any job runs. ``train_defaults``: the
+    config's ``training:`` (aebench.config passes it parsed; a dict is for tests and notebooks)."""
+    if isinstance(train_defaults, dict):
+        train_defaults = TrainConfig.from_dict(train_defaults)
     kind = entry.get("kind")
     if kind not in KINDS:
         raise ValueError(f"models.{name}.kind: {KINDS.unknown(kind, 'kind')}")

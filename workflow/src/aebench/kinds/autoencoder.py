@@ -51,7 +51,7 @@ class Autoencoder(Kind):
         cls.check_counts(inp, shape, init)
         return ModelSpec(name, cls.name, dataset, input=inp, arch=arch, arch_params=params,
                          objective=objective, init=init,
-                         train=cls.train_config(entry, train_defaults))
+                         train=train_defaults.over(entry.get("train"), "training"))
 
     @staticmethod
     def check_counts(inp: str, shape, init: InitSpec | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..finetune import VAL_FRACTION
 from ..spec import ModelSpec, TrainConfig
 from . import Kind, only, register
 
@@ -23,12 +24,21 @@ class Classifier(Kind):
         p = dict(entry.get("params") or {})
         only(p, {"stack", "budget", "min_epoch_samples", "val_fraction"}, {"stack", "budget"},
              "classifier")
-        return ModelSpec(name, cls.name, dataset, train=TrainConfig.from_dict(entry.get("train") or {}),
-                         params=p, needs=[p["stack"]])
+        return cls.spec(name, dataset, TrainConfig.from_dict(entry.get("train") or {}), **p)
+
+    @classmethod
+    def spec(cls, name: str, dataset: str, train: TrainConfig, stack: str, budget,
+             min_epoch_samples: int = 0, val_fraction: float = VAL_FRACTION) -> ModelSpec:
+        """The classifier fine-tuned from ``stack`` with ``budget`` labels (E6 builds these
+        from its parsed settings; :meth:`parse` from a config entry)."""
+        return ModelSpec(name, cls.name, dataset, train=train, needs=[stack],
+                         params={"stack": stack, "budget": budget,
+                                 "min_epoch_samples": min_epoch_samples,
+                                 "val_fraction": val_fraction})
 
     def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
         """``checkpoint``: the fine-tuning resumes from its stage ``finetune``."""
-        from ..finetune import VAL_FRACTION, finetune
+        from ..finetune import finetune
         from ..pretrain import Stack
         from ..train import resolve_device
 
@@ -36,8 +46,8 @@ class Classifier(Kind):
         stack = Stack.load(Path(deps[p["stack"]]) / "stack.pt")
         self.net, history, self.info = finetune(
             stack, data, p["budget"], seed, self.spec.train,
-            min_epoch_samples=p.get("min_epoch_samples", 0),
-            val_fraction=p.get("val_fraction", VAL_FRACTION), device=resolve_device(device),
+            min_epoch_samples=p["min_epoch_samples"], val_fraction=p["val_fraction"],
+            device=resolve_device(device),
             log=log, name=f"{self.spec.name} seed {seed}",
             checkpoint=checkpoint.stage("finetune") if checkpoint is not None else None)
         log(f"{self.spec.name} seed {seed}: test error {self.info['test_error']:.4f}")

@@ -59,9 +59,16 @@ class LogReg(Kind):
 
     @classmethod
     def parse(cls, name, entry, dataset, train_defaults) -> ModelSpec:
-        p = {"C": 1.0, "max_iter": 200, "target_accuracy": 0.99, **(entry.get("params") or {})}
+        p = dict(entry.get("params") or {})
         only(p, {"C", "max_iter", "target_accuracy"}, set(), "logreg")
-        if p["C"] <= 0 or p["max_iter"] < 1 or not 0 < p["target_accuracy"] <= 1:
+        return cls.spec(name, dataset, **p)
+
+    @classmethod
+    def spec(cls, name: str, dataset: str, C: float = 1.0, max_iter: int = 200,
+             target_accuracy: float = 0.99) -> ModelSpec:
+        """The judge (E10 builds it from its parsed settings; :meth:`parse` from an entry)."""
+        p = {"C": C, "max_iter": max_iter, "target_accuracy": target_accuracy}
+        if C <= 0 or max_iter < 1 or not 0 < target_accuracy <= 1:
             raise ValueError("logreg: C must be > 0, max_iter >= 1 and target_accuracy in (0, 1], "
                              f"got {p}")
         return ModelSpec(name, cls.name, dataset, params=p, seeded=False)

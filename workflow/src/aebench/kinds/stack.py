@@ -28,9 +28,14 @@ class StackKind(Kind):
         p = dict(entry.get("params") or {})
         only(p, {"init", "hidden", "pretrain", "rbm"}, {"init", "hidden"}, "stack")
         init = InitSpec.parse(p["init"], "params.init", INITS, rbm_defaults=p.get("rbm"))
-        return ModelSpec(name, cls.name, dataset, init=init,
-                         train=TrainConfig.from_dict(p.get("pretrain") or {}),
-                         params={"hidden": list(p["hidden"])})
+        return cls.spec(name, dataset, init, p["hidden"], TrainConfig.from_dict(p.get("pretrain") or {}))
+
+    @classmethod
+    def spec(cls, name: str, dataset: str, init: InitSpec, hidden: list[int],
+             pretrain: TrainConfig) -> ModelSpec:
+        """The stack of ``hidden`` layers trained by ``init`` (its AE layers by ``pretrain``)."""
+        return ModelSpec(name, cls.name, dataset, init=init, train=pretrain,
+                         params={"hidden": list(hidden)})
 
     def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
         """``checkpoint``: the stack resumes from its stage ``stack`` (see greedy_stack)."""
