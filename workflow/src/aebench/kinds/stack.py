@@ -33,14 +33,17 @@ class StackKind(Kind):
                          params={"hidden": list(p["hidden"])})
 
     def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
-        """``checkpoint``: the stack resumes from its stage ``stack`` (see greedy_stack)."""
+        """``checkpoint`` (None: none): the stack resumes from its stage ``stack`` (see
+        greedy_stack), whose layers are the fit's stages."""
+        from ..epochs import NO_CHECKPOINT
         from ..pretrain import pretrain
         from ..train import resolve_device
 
         dims = [data.dim, *self.spec.params["hidden"]]
         log(f"{self.spec.name} ({self.spec.init.kind}) seed {seed}: {dims} on "
             f"{len(data.x_train)} unlabelled {data.name} training images")
-        stage = checkpoint.stage("stack") if checkpoint is not None else None
+        ck = NO_CHECKPOINT if checkpoint is None else checkpoint
+        stage = ck.stage("stack", stages=len(dims) - 1)
         self.stack = pretrain(self.spec.init, data.x_train, data.x_val, dims, self.spec.train,
                               seed, resolve_device(device), log, checkpoint=stage)
         return self.stack.info["history"]
