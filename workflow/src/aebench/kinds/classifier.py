@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..epochs import NO_CHECKPOINT
 from ..spec import ModelSpec, TrainConfig
 from . import Kind, only, register
 
@@ -26,22 +27,21 @@ class Classifier(Kind):
         return ModelSpec(name, cls.name, dataset, train=TrainConfig.from_dict(entry.get("train") or {}),
                          params=p, needs=[p["stack"]])
 
-    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
-        """``checkpoint`` (None: none): the fine-tuning resumes from its stage ``finetune``."""
-        from ..epochs import NO_CHECKPOINT
+    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=NO_CHECKPOINT):
+        """``checkpoint`` (by default the no-op one): the fine-tuning resumes from its stage
+        ``finetune``."""
         from ..finetune import VAL_FRACTION, finetune
         from ..pretrain import Stack
         from ..train import resolve_device
 
         p = self.spec.params
-        ck = NO_CHECKPOINT if checkpoint is None else checkpoint
         stack = Stack.load(Path(deps[p["stack"]]) / "stack.pt")
         self.net, history, self.info = finetune(
             stack, data, p["budget"], seed, self.spec.train,
             min_epoch_samples=p.get("min_epoch_samples", 0),
             val_fraction=p.get("val_fraction", VAL_FRACTION), device=resolve_device(device),
             log=log, name=f"{self.spec.name} seed {seed}",
-            checkpoint=ck.stage("finetune", label="fine-tune", index=1, stages=1))
+            checkpoint=checkpoint.stage("finetune", label="fine-tune", index=1, stages=1))
         log(f"{self.spec.name} seed {seed}: test error {self.info['test_error']:.4f}")
         return history
 
