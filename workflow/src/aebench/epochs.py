@@ -48,7 +48,7 @@ from .progress import NO_PROGRESS
 class NoCheckpoint(Checkpointer):
     """The default checkpointer: it saves nothing, resumes nothing and is never asked to stop
     (no SIGTERM handler), so a training loop runs the same code with or without one. Its
-    stages still carry their progress labels, and :meth:`record` writes to ``progress``."""
+    stages still carry their progress labels, and the loop writes its records to ``progress``."""
 
     def __init__(self, *, log: Callable[[str], None] = print, progress=NO_PROGRESS):
         self._s = SharedState(None, "", math.inf, log, {}, progress)
