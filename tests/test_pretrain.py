@@ -76,7 +76,7 @@ def test_lower_layers_stay_frozen_while_the_next_layer_trains():
     x = torch.rand(40, 6)
     returned, snapshots, seen = [], [], []
 
-    def train_layer(h_tr, h_va, n_out, k):
+    def train_layer(h_tr, h_va, n_out, k, checkpoint):
         seen.append(h_tr.clone())
         for w, b in returned:  # "training" of layer k touches the earlier layers' tensors
             w.add_(1.0), b.sub_(1.0)

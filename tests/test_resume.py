@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 
-from aebench import checkpoint as ck_mod
+from aebench import checkpoint_key as ck_mod
 from aebench import finetune, pretrain
 from aebench.checkpoint import Checkpointer, Interrupted
 from aebench.datasets import save_prepared

@@ -3,7 +3,8 @@
 # threads (training or baseline), the GPU request and the cluster resources. Training jobs
 # checkpoint into paths.checkpoint(model, seed), outside the output (which Snakemake deletes
 # when a job fails): every few minutes and on SIGTERM (a SLURM time limit, preemption); running
-# the job again resumes, and success removes the checkpoints (aebench.checkpoint).
+# the job again resumes, and success removes the checkpoints (aebench.checkpoint). Each epoch's
+# record goes to paths.progress(model, seed), also no output (aebench.progress: what status reads).
 
 
 rule fit:

@@ -17,7 +17,9 @@ with (ledger.attempt(paths.attempts(model, seed), fresh=not (ckpt.exists() and a
     # Checkpoints go outside the output directory (Snakemake deletes it when the job fails), so
     # a job stopped by SIGTERM (a SLURM time limit, preemption) resumes when it is run again.
     # Not a rule param: adding one would make Snakemake re-run every finished fit.
+    # The per-epoch progress record (what `aebench status` reads) goes outside it too, and is
+    # no output: a running job's progress is read while Snakemake still owns its outputs.
     fit_run(ModelSpec.from_dict(sm.params.spec), sm.input.data, int(seed), sm.output[0],
             {m: Path(d) for m, d in sm.params.deps.items()}, device=sm.params.device,
             threads=sm.threads, log=log,
-            checkpoint_dir=ckpt)
+            checkpoint_dir=ckpt, progress_path=paths.progress(model, seed))

@@ -2,8 +2,10 @@
 
 A long fit (an autoencoder, a conv AE, a greedy stack's layers, an E6 fine-tuning) may be
 stopped before it ends: a SLURM time limit or preemption, a killed session. The training
-loops (:func:`aebench.train.fit`, :func:`aebench.rbm.train_rbm`, the layer loop
-:func:`aebench.pretrain.greedy_stack`) take an optional :class:`Checkpointer` and then
+loops (:func:`aebench.train.fit`, :func:`aebench.rbm.train_rbm`, through the one epoch loop
+:class:`aebench.epochs.EpochLoop`; the layer loop :func:`aebench.pretrain.greedy_stack`) take
+a :class:`Checkpointer` (by default :data:`aebench.epochs.NO_CHECKPOINT`, which saves
+nothing, so a loop has no checkpoint branches) and then
 
 - save their whole state every ``interval`` seconds (default 300, or the environment
   variable ``AEBENCH_CHECKPOINT_SECONDS``) at an epoch boundary: model, optimizer, schedule,
@@ -22,19 +24,19 @@ deletes when a job fails): ``pretrain.pt`` holds a stack's finished layers (save
 layer, so a resumed stack skips them), ``pretrain-layer2.pt`` the layer in training,
 ``fit.pt`` the autoencoder's fine-tuning, ``finetune.pt`` an E6 classifier's.
 
-A run's checkpoints carry a key: the hash of its spec, seed, data file, the runs it builds
-on, device type and thread count. A checkpoint with another key (the config changed since)
-is discarded with a message in the log, never resumed from. ``aebench.runs.fit_run``
-removes the directory once the run's outputs are written.
+A stage also has its place in the fit (label, number, of how many) for the progress log.
+
+A run's checkpoints carry a key (:mod:`aebench.checkpoint_key`): the hash of its spec, seed,
+data file, the runs it builds on, device type and thread count. A checkpoint with another key
+(the config changed since) is discarded with a message in the log, never resumed from.
+``aebench.runs.fit_run`` removes the directory once the run's outputs are written.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import threading
@@ -43,11 +45,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
+from .progress import NO_PROGRESS
 
 DEFAULT_INTERVAL = 300.0  # seconds between periodic checkpoints
 ENV_INTERVAL = "AEBENCH_CHECKPOINT_SECONDS"
-FORMAT = 1  # bump when the saved state changes meaning: older checkpoints are then discarded
+# Bump when the saved state changes meaning: older checkpoints are then discarded. 2: one
+# layout for every loop (aebench.epochs: the loop's parts under "parts", a "done" flag).
+FORMAT = 2
 MANIFEST = "checkpoint.json"
 
 
@@ -65,67 +69,16 @@ def default_interval() -> float:
         raise ValueError(f"{ENV_INTERVAL}={v!r}: give a number of seconds") from None
 
 
-# --------------------------------------------------------------------------- RNG states
-
-
-def rng_state() -> dict:
-    """The global random states a training step may draw from (input noise, code noise)."""
-    import torch
-
-    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-         "python": random.getstate()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        s["cuda"] = torch.cuda.get_rng_state_all()
-    return s
-
-
-def set_rng_state(s: dict) -> None:
-    import torch
-
-    torch.set_rng_state(s["torch"])
-    np.random.set_state(s["numpy"])
-    random.setstate(s["python"])
-    if "cuda" in s and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
-
-
-# --------------------------------------------------------------------------- keys
-
-
-def _file_digest(path: Path, h) -> None:
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-
-
-def run_key(spec: dict, seed: int, data_path=None, deps: dict | None = None,
-            device: str = "cpu", threads: int | None = None) -> str:
-    """What a checkpoint must have been written for to be resumed from: the spec, seed,
-    data file (its bytes), the runs it builds on (their files' bytes), device type and
-    thread count (the same numbers are only promised on the same device and threads)."""
-    h = hashlib.sha256(json.dumps({"format": FORMAT, "spec": spec, "seed": int(seed),
-                                   "device": str(device), "threads": threads},
-                                  sort_keys=True, default=str).encode())
-    if data_path is not None:
-        _file_digest(Path(data_path), h)
-    for name in sorted(deps or {}):
-        root = Path(deps[name])
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for p in files:
-            h.update(f"\0{name}/{p.relative_to(root) if root.is_dir() else p.name}\0".encode())
-            _file_digest(p, h)
-    return h.hexdigest()
-
-
 # --------------------------------------------------------------------------- checkpointer
 
 
-class _Shared:
+class SharedState:
     """What every stage of one run shares: the timer, the stop flag, the signal deferral."""
 
-    def __init__(self, directory: Path, key: str, interval: float, log, info: dict):
-        self.directory, self.key, self.interval, self.log, self.info = (
-            directory, key, interval, log, info)
+    def __init__(self, directory: Path | None, key: str, interval: float, log, info: dict,
+                 progress):
+        self.directory, self.key, self.interval, self.log, self.info, self.progress = (
+            directory, key, interval, log, info, progress)
         self.last_save = time.monotonic()
         self.stop_requested = False
         self.deferring = 0  # > 0 while a loop will look at stop_requested soon
@@ -135,25 +88,41 @@ class Checkpointer:
     """One run's checkpoints; :meth:`stage` gives the view a training loop saves through.
 
     ``interval`` seconds between periodic saves (0: every epoch; ``None``: the default,
-    ``AEBENCH_CHECKPOINT_SECONDS`` or 300). The loops call :meth:`load` when they start,
-    :meth:`due` at each epoch's end (then :meth:`save`), read :attr:`stop_requested` after
-    each minibatch (then :meth:`stop`).
+    ``AEBENCH_CHECKPOINT_SECONDS`` or 300). :class:`aebench.epochs.EpochLoop` drives it.
     """
 
     def __init__(self, directory, key: str, *, interval: float | None = None,
-                 log: Callable[[str], None] = print, info: dict | None = None):
-        self._s = _Shared(Path(directory), key,
-                          default_interval() if interval is None else float(interval), log,
-                          dict(info or {}))
-        self.name = ""
+                 log: Callable[[str], None] = print, info: dict | None = None,
+                 progress=NO_PROGRESS):
+        self._s = SharedState(Path(directory), key,
+                              default_interval() if interval is None else float(interval), log,
+                              dict(info or {}), progress)
+        self.name, self.label, self.index, self.stages = "", None, None, None
         self._discard_foreign()
 
     # ------------------------------------------------------------------ stages
-    def stage(self, name: str) -> "Checkpointer":
-        """The checkpoint of a part of the run ("pretrain", then "pretrain/layer2", ...)."""
+    def stage(self, name: str, *, label: str | None = None, index: int | None = None,
+              stages: int | None = None) -> "Checkpointer":
+        """The checkpoint of a part of the run ("pretrain", then "pretrain/layer2", ...).
+
+        For the progress log: ``label`` (e.g. "rbm layer 2/3") and ``index`` (1-based) of the
+        training stage it is, ``stages`` the fit's number of them; unset ones are inherited.
+        """
         c = copy.copy(self)
         c.name = f"{self.name}/{name}" if self.name else name
+        c.label = label if label is not None else self.label
+        c.index = index if index is not None else self.index
+        c.stages = stages if stages is not None else self.stages
         return c
+
+    @property
+    def progress(self):
+        """The run's progress log (:mod:`aebench.progress`), shared by all its stages."""
+        return self._s.progress
+
+    @progress.setter
+    def progress(self, log) -> None:
+        self._s.progress = log
 
     @property
     def directory(self) -> Path:
@@ -198,8 +167,9 @@ class Checkpointer:
             self._s.deferring -= 1
 
     # ------------------------------------------------------------------ files
-    def save(self, state: dict) -> None:
-        """Write ``state`` atomically (a temporary file renamed over the old checkpoint)."""
+    def save(self, state: dict, note: str | None = None, log=None) -> None:
+        """Write ``state`` atomically (a temporary file renamed over the old checkpoint), then
+        ``log`` (default: the run's) the ``note``, if any (the no-op one does neither)."""
         import torch
 
         with self.deferring():  # a SIGTERM now must not leave half a file behind
@@ -217,6 +187,13 @@ class Checkpointer:
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
             self._s.last_save = time.monotonic()
+        if note:
+            (log or self.log)(note)
+
+    def has_saved(self) -> bool:
+        """Some stage of the run has a checkpoint to resume from (read after the foreign ones
+        were discarded): the run is resumed, not fresh."""
+        return self._s.directory.is_dir() and any(self._s.directory.glob("*.pt"))
 
     def load(self) -> dict | None:
         """This stage's saved state, or None (none saved, written for another run, unreadable)."""
@@ -305,25 +282,6 @@ class Checkpointer:
             signal.signal(signal.SIGTERM, previous)
 
 
-def resumed(name: str, saved: dict, batch_size: int, path, log) -> None:
-    """Log where a training loop picks up (the rule's log shows every resume)."""
-    resume, first = saved["in_epoch"], saved["epoch"] + 1
-    where = f", batch {-(-resume['next'] // batch_size)} of epoch {first} done" if resume else ""
-    log(f"[{name}] resuming from epoch {saved['epoch']}{where} (checkpoint {path})")
-
-
-def epoch_start(resume: dict | None, n: int, generator, device):
-    """An epoch's minibatch order, first minibatch, loss summed so far and seconds spent: the
-    interrupted epoch's (a resumed run), or a fresh permutation from the loop's generator."""
-    import torch
-
-    if resume is not None:
-        return (resume["perm"].to(device), resume["next"], resume["running"].to(device),
-                resume["seconds"])
-    # The loss is summed on the device and read once per epoch: no host sync per step.
-    return torch.randperm(n, generator=generator).to(device), 0, torch.zeros((), device=device), 0.0
-
-
 def _mkdir(d: Path) -> None:
     """mkdir -p, retried: another job's :meth:`Checkpointer.clear` may remove an empty parent
     (``results/checkpoints/<model>``) between the creation of the parent and of ``d``."""
@@ -340,12 +298,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def for_run(directory, spec: dict, seed: int, data_path, deps: dict | None, *, device: str,
-            threads: int | None, interval: float | None = None, log=print) -> Checkpointer:
-    """The checkpointer of one (model, seed) run, keyed by :func:`run_key`."""
-    key = run_key(spec, seed, data_path, deps, device, threads)
-    return Checkpointer(directory, key, interval=interval, log=log,
-                        info={"model": spec.get("name"), "seed": int(seed), "device": device,
-                              "threads": threads})

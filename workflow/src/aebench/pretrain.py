@@ -90,25 +90,28 @@ class Stack:
 
 
 def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=print,
-                 checkpoint=None, *, count_input: bool = False, linear_top: bool = False) -> Stack:
+                 checkpoint=None, *, count_input: bool = False, linear_top: bool = False,
+                 label: str = "layer") -> Stack:
     """Train ``len(dims) - 1`` layers one after the other.
 
-    ``train_layer(h_train, h_val, n_out, k) -> (weight, bias, visible_bias, history)`` learns
+    ``train_layer(h_train, h_val, n_out, k, checkpoint) -> (weight, bias, visible_bias,
+    history)`` learns
     layer ``k`` from the codes ``h`` of the layers below it; its weights are then frozen:
     cloned, detached, and used only to compute the next layer's input (:meth:`Stack.layer`:
     with ``count_input`` the bottom layer's bias is scaled by each input's sum D, the hidden
     input of a replicated softmax RBM; ``linear_top`` marks the top layer's units linear).
 
-    With ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage), each finished
-    layer is saved (the stack so far and the global RNG state after it), a resumed stack
-    skips its finished layers, and ``train_layer`` gets ``checkpoint=`` the stage of the
-    layer it trains (``<stage>/layer<k+1>``) to make that layer's loop resumable too.
+    ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage; None: the no-op one):
+    each finished layer is saved (the stack so far and the global RNG state after it), a
+    resumed stack skips its finished layers, and ``train_layer`` gets ``checkpoint=`` the stage
+    of the layer it trains (``<stage>/layer<k+1>``, labelled "<label> k+1/<layers>" in the
+    progress log) to make that layer's loop resumable too.
     """
-    from contextlib import nullcontext
-
     import torch
 
-    from .checkpoint import rng_state, set_rng_state
+    from .epochs import NO_CHECKPOINT, rng_state, set_rng_state
+
+    ck = NO_CHECKPOINT if checkpoint is None else checkpoint
 
     stack = Stack(list(dims), info={"history": []}, count_input=count_input,
                   linear_top=linear_top)
@@ -124,7 +127,7 @@ def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=pri
             h_tr = stack.layer(h_tr, k, w, b)
             h_va = stack.layer(h_va, k, w, b)
 
-    saved = checkpoint.load() if checkpoint is not None else None
+    saved = ck.load()
     if saved is not None:
         stack.visible_biases, stack.info["history"] = saved["visible_biases"], saved["history"]
         for w, b in zip(saved["weights"], saved["biases"]):
@@ -133,30 +136,29 @@ def greedy_stack(x_train, x_val, dims: list[int], train_layer: Callable, log=pri
             next_codes(w, b)
         set_rng_state(saved["rng"])
         log(f"resuming the stack after layer {len(stack.weights)}/{len(dims) - 1} "
-            f"(checkpoint {checkpoint.path})")
-    with checkpoint.deferring() if checkpoint is not None else nullcontext():
+            f"(checkpoint {ck.path})")
+    with ck.deferring():
         for k, n_out in enumerate(dims[1:]):
             if k < len(stack.weights):
                 continue
             log(f"layer {k + 1}/{len(dims) - 1}: {dims[k]} -> {n_out}, on the codes of "
                 f"{k} frozen layer(s)")
-            layer_ck = checkpoint.stage(f"layer{k + 1}") if checkpoint is not None else None
-            kw = {"checkpoint": layer_ck} if layer_ck is not None else {}
+            layer_ck = ck.stage(f"layer{k + 1}", label=f"{label} {k + 1}/{len(dims) - 1}",
+                                index=k + 1)
             w, b, vb, hist = (t.detach().cpu().clone() if torch.is_tensor(t) else t
-                              for t in train_layer(h_tr, h_va, n_out, k, **kw))
+                              for t in train_layer(h_tr, h_va, n_out, k, checkpoint=layer_ck))
             stack.weights.append(w)
             stack.biases.append(b)
             stack.visible_biases.append(vb)
             stack.info["history"] += [{"layer": k + 1, **row} for row in hist]
-            if checkpoint is not None:  # a finished layer is a checkpoint of its own
-                checkpoint.save({"weights": stack.weights, "biases": stack.biases,
-                                 "visible_biases": stack.visible_biases,
-                                 "history": stack.info["history"], "rng": rng_state()})
-                layer_ck.remove()
-                log(f"checkpoint saved: the stack's first {k + 1} layer(s)")
+            # A finished layer is a checkpoint of its own; its loop's is then dropped.
+            ck.save({"weights": stack.weights, "biases": stack.biases,
+                     "visible_biases": stack.visible_biases, "history": stack.info["history"],
+                     "rng": rng_state()},
+                    note=f"checkpoint saved: the stack's first {k + 1} layer(s)", log=log)
+            layer_ck.remove()
             next_codes(w, b)
-            if checkpoint is not None:
-                checkpoint.raise_if_stopped(f"layer {k + 1} of the stack")
+            ck.raise_if_stopped(f"layer {k + 1} of the stack")
     return stack
 
 
@@ -205,7 +207,7 @@ def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log,
                    objective=objective, log=log, name=f"ae layer {k + 1}", checkpoint=checkpoint)
         return net.enc[0].weight, net.enc[0].bias, net.dec[0].bias, hist
 
-    return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint)
+    return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint, label="ae layer")
 
 
 @init_kind("rbm")
@@ -236,7 +238,7 @@ def rbm_init(x_train, x_val, dims, init, train, seed, device, log, checkpoint=No
         return rbm.weight, rbm.h_bias, rbm.v_bias, hist
 
     return greedy_stack(x_train, x_val, dims, train_layer, log, checkpoint,
-                        count_input=softmax, linear_top=cfg.linear_top)
+                        count_input=softmax, linear_top=cfg.linear_top, label="rbm layer")
 
 
 def pretrain(init, x_train, x_val, dims, train, seed, device, log=print,
@@ -250,8 +252,7 @@ def pretrain(init, x_train, x_val, dims, train, seed, device, log=print,
     import inspect
 
     fn = INITS[init.kind]
-    kw = ({"checkpoint": checkpoint} if checkpoint is not None
-          and "checkpoint" in inspect.signature(fn).parameters else {})
+    kw = {"checkpoint": checkpoint} if "checkpoint" in inspect.signature(fn).parameters else {}
     stack = fn(x_train, x_val, dims, init, train, seed, device, log, **kw)
     stack.info.update(kind=init.kind, init=init.to_dict(), seed=seed)
     return stack

@@ -10,7 +10,9 @@ errors. The rule declares the directory as its output, so a failed job leaves no
 Kinds whose ``fit`` takes a ``checkpoint`` (the torch-trained ones) are resumable: given a
 ``checkpoint_dir`` (the rule passes ``aebench.paths.checkpoint(model, seed)``, outside the run
 directory), their training saves there every few minutes and on SIGTERM, a re-run resumes
-from it, and it is removed once the run is written (:mod:`aebench.checkpoint`).
+from it, and it is removed once the run is written (:mod:`aebench.checkpoint`). Given a
+``progress_path`` (the rule passes ``aebench.paths.progress(model, seed)``, also outside),
+their training loops append each epoch's record there (:mod:`aebench.progress`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .checkpoint_key import for_run
 from .datasets import load_prepared
+from .epochs import NO_CHECKPOINT, NoCheckpoint
 from .kinds import KINDS
 from .metrics import mse_per_pixel, squared_error_per_image
+from .progress import ProgressLog
 from .spec import ModelSpec
-from .train import set_determinism
+from .train import resolve_device, set_determinism
 
 N_SHOWN = 64  # test reconstructions kept for figures
 
@@ -36,29 +40,33 @@ N_SHOWN = 64  # test reconstructions kept for figures
 def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Path,
             deps: dict[str, Path] | None = None, *, device: str = "auto", threads: int = 1,
             log=print, checkpoint_dir: str | Path | None = None,
-            checkpoint_interval: float | None = None) -> dict:
+            checkpoint_interval: float | None = None,
+            progress_path: str | Path | None = None) -> dict:
     """Fit ``spec`` with ``seed`` and write its run directory ``out_dir``.
 
     ``checkpoint_dir``: where a resumable kind keeps its checkpoints (None: not resumable);
     ``checkpoint_interval`` seconds between them (None: :mod:`aebench.checkpoint`'s default).
     While the model trains, SIGTERM saves a checkpoint and stops the job
     (:class:`aebench.checkpoint.Interrupted`); the checkpoints are removed on success.
+    ``progress_path``: where a resumable kind's loops log each epoch (None: nowhere); a fresh
+    fit truncates it, a resumed one appends.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_determinism(seed, threads)
     data = load_prepared(data_path)
     model = KINDS[spec.kind](spec)
-    kwargs, ck = {}, None
-    if checkpoint_dir is not None and "checkpoint" in inspect.signature(model.fit).parameters:
-        from .checkpoint import for_run
-        from .train import resolve_device
-
-        ck = for_run(checkpoint_dir, spec.to_dict(), seed, data_path, deps,
-                     device=resolve_device(device).type, threads=threads,
-                     interval=checkpoint_interval, log=log)
+    kwargs, ck = {}, NO_CHECKPOINT
+    if "checkpoint" in inspect.signature(model.fit).parameters:  # trained in epochs
+        ck = NoCheckpoint(log=log)
+        if checkpoint_dir is not None:
+            ck = for_run(checkpoint_dir, spec.to_dict(), seed, data_path, deps,
+                         device=resolve_device(device).type, threads=threads,
+                         interval=checkpoint_interval, log=log)
+        if progress_path is not None:  # after for_run discarded another run's checkpoints
+            ck.progress = ProgressLog(progress_path, append=ck.has_saved())
         kwargs["checkpoint"] = ck
-    with ck.on_sigterm() if ck is not None else nullcontext():
+    with ck.on_sigterm():
         t0 = time.perf_counter()
         history = model.fit(data, seed, deps or {}, device=device, log=log, **kwargs)
         seconds = time.perf_counter() - t0
@@ -74,8 +82,7 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
         (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed,
                                                   "dataset": data.name,
                                                   "spec": spec.to_dict()}, indent=2))
-    if ck is not None:
-        ck.clear()
+    ck.clear()
     log(f"{spec.name} seed {seed}: done in {seconds:.1f}s"
         + (f", test squared error per image {metrics['test_sq_err_per_image']:.3f}"
            if "test_sq_err_per_image" in metrics else ""))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import time
 from typing import Callable
 
 # cuBLAS needs this set before its first use to run deterministically (see
@@ -78,10 +77,13 @@ def reconstruction_loss(xhat: torch.Tensor, x: torch.Tensor, kind: str) -> torch
     raise ValueError(f"unknown loss {kind!r}: use 'bce', 'mse' or 'softmax_ce'")
 
 
-Objective = Callable[[torch.nn.Module, torch.Tensor, TrainConfig, torch.Generator | None], torch.Tensor]
+# A minibatch's loss: (model, minibatch, settings) -> scalar tensor. The minibatch is a tensor,
+# or a tuple of tensors indexed together (a classifier's inputs and labels). Its random draws
+# (input corruption, code noise) come from the global RNG, which checkpoints save.
+LossFn = Callable[[torch.nn.Module, "torch.Tensor | tuple", TrainConfig], torch.Tensor]
 
 
-def autoencoder_objective(model, x, cfg: TrainConfig, gen=None, *, corrupt=None,
+def autoencoder_objective(model, x, cfg: TrainConfig, *, corrupt=None,
                           penalty=None) -> torch.Tensor:
     """Reconstruction loss plus the optional L1 / L2 penalties on the code.
 
@@ -102,7 +104,7 @@ def autoencoder_objective(model, x, cfg: TrainConfig, gen=None, *, corrupt=None,
     return loss
 
 
-def classification_objective(model, batch, cfg: TrainConfig, gen=None) -> torch.Tensor:
+def classification_objective(model, batch, cfg: TrainConfig) -> torch.Tensor:
     """Cross-entropy of the logits ``model(x)`` against the labels (fine-tuning, E6)."""
     x, y = batch
     return F.cross_entropy(model(x), y)
@@ -156,8 +158,40 @@ def _to_device(x, device):
     return torch.as_tensor(x, device=device)
 
 
+class EarlyStopping:
+    """The best validation loss so far, the weights that gave it, and the epochs since."""
+
+    def __init__(self, model: torch.nn.Module, patience: int):
+        self.model, self.patience = model, patience
+        self.best, self.best_state, self.bad = math.inf, None, 0
+
+    def update(self, val: float) -> bool:
+        """Score an epoch; True if it improved on the best by more than 0.01%."""
+        improved = val < self.best * (1 - 1e-4)
+        if improved:
+            self.best, self.bad = val, 0
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        else:
+            self.bad += 1
+        return improved
+
+    @property
+    def stop(self) -> bool:
+        return self.bad >= self.patience
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_state": self.best_state, "bad": self.bad}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.best, self.best_state, self.bad = s["best"], s["best_state"], s["bad"]
+
+
 def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int = 0,
-        device: torch.device | str = "cpu", objective: Objective = autoencoder_objective,
+        device: torch.device | str = "cpu", objective: LossFn = autoencoder_objective,
         log: Callable[[str], None] = print, name: str = "model",
         validate: Callable = validation_loss, checkpoint=None) -> list[dict]:
     """Train ``model`` in place; returns the per-epoch history (list of dicts).
@@ -167,70 +201,42 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
     ``(x, y)``, E6); the objective then gets the tuple of minibatch tensors, and
     ``validate(model, x_val, cfg)`` scores the validation data.
 
-    ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage) makes the loop
-    resumable: it starts from the stage's saved state when there is one, saves its whole
-    state at an epoch's end every ``interval`` seconds, and on SIGTERM saves at the end of
-    the current minibatch and raises :class:`aebench.checkpoint.Interrupted`. A resumed run
-    gives the same weights and history as an uninterrupted one (same device and threads).
+    ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage; None: none) makes the
+    loop resumable (:class:`aebench.epochs.EpochLoop`): it starts from the stage's saved state
+    when there is one, saves its whole state at an epoch's end every ``interval`` seconds,
+    and on SIGTERM saves at the end of the current minibatch and raises
+    :class:`aebench.checkpoint.Interrupted`. A resumed run gives the same weights and history
+    as an uninterrupted one (same device and threads). Each epoch's history row also goes to
+    the checkpointer's progress log.
     """
-    from contextlib import nullcontext
-
-    from .checkpoint import epoch_start, resumed, rng_state, set_rng_state
+    from .epochs import EpochLoop
 
     device = torch.device(device)
     model.to(device)
     x_train = _to_device(x_train, device)
     x_val = _to_device(x_val, device)
-    gen = torch.Generator(device="cpu").manual_seed(seed)
+    gen = torch.Generator(device="cpu").manual_seed(seed)  # the minibatch order
     opt = _make_optimizer(model, cfg, device)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+    stopping = EarlyStopping(model, cfg.patience)
     n = len(x_train[0]) if isinstance(x_train, tuple) else len(x_train)
-    history, best, best_state, bad = [], math.inf, None, 0
     log(f"[{name}] training on {device}: {n} samples, batch {cfg.batch_size}, "
         f"up to {cfg.epochs} epochs, lr {cfg.lr}")
-
-    def state(epoch: int, done: bool = False, in_epoch: dict | None = None) -> dict:
-        """Everything the rest of the run depends on, after ``epoch`` whole epochs (and, mid
-        epoch, its permutation, the next minibatch's start and the loss summed so far)."""
-        return {"epoch": epoch, "done": done, "in_epoch": in_epoch,
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "generator": gen.get_state(),
-                "history": history, "best": best, "best_state": best_state, "bad": bad,
-                "rng": rng_state()}
-
-    first, resume, done = 1, None, False
-    saved = checkpoint.load() if checkpoint is not None else None
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        sched.load_state_dict(saved["scheduler"])
-        gen.set_state(saved["generator"])
-        history, best, best_state, bad = (saved["history"], saved["best"], saved["best_state"],
-                                          saved["bad"])
-        set_rng_state(saved["rng"])
-        first, resume, done = saved["epoch"] + 1, saved["in_epoch"], saved["done"]
-        resumed(name, saved, cfg.batch_size, checkpoint.path, log)
-    with checkpoint.deferring() if checkpoint is not None else nullcontext():
-        for epoch in range(first, 0 if done else cfg.epochs + 1):
-            t0 = time.perf_counter()
+    loop = EpochLoop(checkpoint, name=name, n=n, batch_size=cfg.batch_size, epochs=cfg.epochs,
+                     shuffle=gen, device=device, log=log,
+                     parts={"model": model, "optimizer": opt, "scheduler": sched,
+                            "early_stopping": stopping})
+    with loop:
+        for epoch in loop.epochs():
             model.train()
-            perm, start, running, before = epoch_start(resume, n, gen, device)
-            resume = None  # only the interrupted epoch resumes mid-way
-            for i in range(start, n, cfg.batch_size):
-                idx = perm[i:i + cfg.batch_size]
+            for idx in loop.batches():
                 xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
-                loss = objective(model, xb, cfg, gen)
+                loss = objective(model, xb, cfg)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                running += loss.detach() * len(idx)
-                if checkpoint is not None and checkpoint.stop_requested:
-                    nxt = i + cfg.batch_size
-                    checkpoint.stop(state(epoch - 1, in_epoch={
-                        "perm": perm.cpu(), "next": nxt, "running": running.cpu(),
-                        "seconds": before + time.perf_counter() - t0}),
-                        f"[{name}] epoch {epoch}, minibatch {-(-nxt // cfg.batch_size)}")
-            train_loss = running.item() / n
+                loop.running += loss.detach() * len(idx)
+            train_loss = loop.running.item() / n
             if not math.isfinite(train_loss):
                 raise DivergenceError(
                     f"[{name}] training diverged: loss is {train_loss} at epoch {epoch} "
@@ -239,31 +245,15 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
             model.eval()
             val = validate(model, x_val, cfg)
             sched.step()
-            dt = before + time.perf_counter() - t0
-            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val,
-                            "lr": opt.param_groups[0]["lr"], "seconds": dt})
-            improved = val < best * (1 - 1e-4)
-            if improved:
-                best, bad = val, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad += 1
+            dt = loop.seconds()
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val,
+                   "lr": opt.param_groups[0]["lr"], "seconds": dt}
+            improved = stopping.update(val)
             log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {train_loss:.5f}  val {val:.5f}"
                 f"{'  *' if improved else ''}  {dt:.1f}s")
-            done = bad >= cfg.patience or epoch == cfg.epochs
-            if bad >= cfg.patience:
+            if stopping.stop:
                 log(f"[{name}] early stop: no better validation loss for {cfg.patience} epochs")
-            if checkpoint is not None:
-                if checkpoint.stop_requested:
-                    checkpoint.stop(state(epoch, done), f"[{name}] the end of epoch {epoch}")
-                if not done and checkpoint.due():
-                    checkpoint.save(state(epoch))
-                    log(f"[{name}] checkpoint saved after epoch {epoch}")
-            if done:
-                break
-        # Still inside: a SIGTERM from here on leaves the finished loop to the next check
-        # (the next stage's loop, or none: the job then finishes).
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        log(f"[{name}] done: best validation loss {best:.5f}")
-    return history
+            loop.end(row, done=stopping.stop or epoch == cfg.epochs)
+        stopping.restore_best()
+        log(f"[{name}] done: best validation loss {stopping.best:.5f}")
+    return loop.history

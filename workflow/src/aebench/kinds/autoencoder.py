@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..epochs import NO_CHECKPOINT
 from ..pretrain import INITS
 from ..spec import ARCH_SPECS, InitSpec, ModelSpec, Objective
 from . import INPUTS, Kind, register
@@ -86,10 +87,11 @@ class Autoencoder(Kind):
             return autoencoder_objective
         return partial(autoencoder_objective, corrupt=o.input_noise, penalty=o.regularizer)
 
-    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
-        """``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer`): the pre-training
-        resumes from its stage ``pretrain`` (a stack checkpoint after every layer), the
-        training from ``fit``."""
+    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=NO_CHECKPOINT):
+        """``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer`, by default the no-op
+        one): the pre-training resumes from its stage ``pretrain`` (a stack checkpoint after
+        every layer), the training from ``fit``. The stages also place each epoch in the
+        progress log: the pre-training layers, then the (fine-)tuning."""
         import torch
 
         from ..nets import build
@@ -99,16 +101,19 @@ class Autoencoder(Kind):
         torch.manual_seed(seed)  # weight init depends on the seed only
         self.net = build(self.spec.arch, data.dim, **self.spec.arch_params)
         x_train, x_val = self.inputs(data.x_train), self.inputs(data.x_val)
+        layers = len(self.net.spec.hidden) + 1 if self.spec.init is not None else 0
+        stages = layers + 1  # the pre-training layers, then the training
         if self.spec.init is not None:
             self._pretrain(x_train, x_val, seed, log,
-                           checkpoint.stage("pretrain") if checkpoint is not None else None)
+                           checkpoint.stage("pretrain", stages=stages))
         history = fit(self.net, x_train, x_val, self.spec.train, seed=seed, device=self.device,
                       objective=self.objective_fn(), log=log, name=f"{self.spec.name} seed {seed}",
-                      checkpoint=checkpoint.stage("fit") if checkpoint is not None else None)
+                      checkpoint=checkpoint.stage("fit", label="fine-tune" if layers else "train",
+                                                  index=stages, stages=stages))
         self.net.eval()
         return history
 
-    def _pretrain(self, x_train, x_val, seed: int, log, checkpoint=None) -> None:
+    def _pretrain(self, x_train, x_val, seed: int, log, checkpoint) -> None:
         from .. import pretrain
 
         s = self.net.spec

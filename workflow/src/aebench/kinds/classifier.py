@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..epochs import NO_CHECKPOINT
 from ..finetune import VAL_FRACTION
 from ..spec import ModelSpec, TrainConfig
 from . import Kind, only, register
@@ -36,8 +37,9 @@ class Classifier(Kind):
                                  "min_epoch_samples": min_epoch_samples,
                                  "val_fraction": val_fraction})
 
-    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
-        """``checkpoint``: the fine-tuning resumes from its stage ``finetune``."""
+    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=NO_CHECKPOINT):
+        """``checkpoint`` (by default the no-op one): the fine-tuning resumes from its stage
+        ``finetune``."""
         from ..finetune import finetune
         from ..pretrain import Stack
         from ..train import resolve_device
@@ -49,7 +51,7 @@ class Classifier(Kind):
             min_epoch_samples=p["min_epoch_samples"], val_fraction=p["val_fraction"],
             device=resolve_device(device),
             log=log, name=f"{self.spec.name} seed {seed}",
-            checkpoint=checkpoint.stage("finetune") if checkpoint is not None else None)
+            checkpoint=checkpoint.stage("finetune", label="fine-tune", index=1, stages=1))
         log(f"{self.spec.name} seed {seed}: test error {self.info['test_error']:.4f}")
         return history
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..epochs import NO_CHECKPOINT
 from ..pretrain import INITS
 from ..spec import InitSpec, ModelSpec, TrainConfig
 from . import Kind, only, register
@@ -37,15 +38,16 @@ class StackKind(Kind):
         return ModelSpec(name, cls.name, dataset, init=init, train=pretrain,
                          params={"hidden": list(hidden)})
 
-    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=None):
-        """``checkpoint``: the stack resumes from its stage ``stack`` (see greedy_stack)."""
+    def fit(self, data, seed, deps, *, device="cpu", log=print, checkpoint=NO_CHECKPOINT):
+        """``checkpoint`` (by default the no-op one): the stack resumes from its stage
+        ``stack`` (see greedy_stack), whose layers are the fit's stages."""
         from ..pretrain import pretrain
         from ..train import resolve_device
 
         dims = [data.dim, *self.spec.params["hidden"]]
         log(f"{self.spec.name} ({self.spec.init.kind}) seed {seed}: {dims} on "
             f"{len(data.x_train)} unlabelled {data.name} training images")
-        stage = checkpoint.stage("stack") if checkpoint is not None else None
+        stage = checkpoint.stage("stack", stages=len(dims) - 1)
         self.stack = pretrain(self.spec.init, data.x_train, data.x_val, dims, self.spec.train,
                               seed, resolve_device(device), log, checkpoint=stage)
         return self.stack.info["history"]
