@@ -3,6 +3,7 @@ starts from the pre-trained weights."""
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -380,7 +381,7 @@ def test_bad_e6_e8_config_fails_naming_the_key(change, match):
 
 
 def test_smoke_budgets_fit_the_smoke_data():
-    smoke = yaml.safe_load((aeconfig.SCHEMA.parents[1] / "presets" / "smoke.yaml").read_text())
+    smoke = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "presets" / "smoke.yaml").read_text())
     n_train = 1797 - 200 - 397  # sklearn digits minus the smoke preset's val and test
     # a number: one training and one early-stopping label per class at least, within train
     assert all(b == "all" or 20 <= b <= n_train for b in smoke["experiments"]["e6"]["budgets"])
