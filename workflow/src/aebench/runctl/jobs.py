@@ -85,18 +85,17 @@ def dry_run(directory, cfg: aeconfig.Config, cores: int | None = None) -> str:
     directory = Path(directory).resolve()
     snakefile = directory / "Snakefile" if (directory / "Snakefile").exists() else CHECKOUT / "Snakefile"
     raw = {k: v for k, v in cfg.raw.items() if not k.startswith("_")} | {"restore_from": None}
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="aebench-config-") as f:
-        yaml.safe_dump(raw, f)
-        f.flush()
-        # the whole parsed config as one config file: Snakemake merges it over config.yaml,
-        # which it contains, so Snakemake plans with exactly the config given
+    # Planned in an empty directory, so asking never writes into the run (nor meets its lock):
+    # with --forceall what exists there does not matter. The parsed config is that
+    # directory's config.yaml, which the Snakefile reads, so Snakemake plans with exactly it.
+    with tempfile.TemporaryDirectory(prefix="aebench-plan-") as scratch:
+        (Path(scratch) / "config.yaml").write_text(yaml.safe_dump(raw))
         r = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--forceall", "--nocolor",
-                            "--snakefile", str(snakefile), "--directory", str(directory),
-                            "--cores", str(cores or 1024), "--configfile", f.name],
-                           capture_output=True, text=True)
+                            "--snakefile", str(snakefile), "--directory", scratch,
+                            "--cores", str(cores or 1024)], capture_output=True, text=True)
     if r.returncode != 0:
-        raise aeconfig.ConfigError(f"snakemake --dry-run in {directory} failed, so the run's jobs "
-                                   f"are unknown; run it to see why:\n{r.stderr[-2000:]}")
+        raise aeconfig.ConfigError(f"snakemake --dry-run of {snakefile} failed, so the run's jobs "
+                                   f"are unknown:\n{(r.stderr or r.stdout)[-2000:]}")
     return r.stdout + "\n" + r.stderr
 
 
