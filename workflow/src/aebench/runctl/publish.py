@@ -118,7 +118,7 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
                                    "same": _sha(here) == first["sha256"]}
             _copy(here, there)
 
-    jobs_df.assign(start=jobs_df["start"].map(_stamp), end=jobs_df["end"].map(_stamp)).to_csv(
+    jobs_df.assign(start=jobs_df["start"].map(stamp), end=jobs_df["end"].map(stamp)).to_csv(
         dest / "jobs.csv", index=False)
     costs = experiment_costs(jobs_df, per_exp)
     # a complete experiment keeps the CPUs it was computed on, though a model it shares with
