@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from _workflow import ROOT, SMOKE, copy_workflow, snakemake
-from aebench import compute
+from aebench.runctl import gpus
 from aebench import config as aeconfig
 from aebench.train import resolve_device, set_determinism
 
@@ -16,11 +16,11 @@ def test_local_gpu_count_reads_the_driver_and_cuda_visible_devices(tmp_path):
     proc = tmp_path / "gpus"
     for bus in ("0000:01:00.0", "0000:02:00.0"):
         (proc / bus).mkdir(parents=True)
-    assert compute.local_gpu_count(proc, env={}) == 2
-    assert compute.local_gpu_count(proc, env={"CUDA_VISIBLE_DEVICES": "1"}) == 1
-    assert compute.local_gpu_count(proc, env={"CUDA_VISIBLE_DEVICES": ""}) == 0
-    assert compute.local_gpu_count(proc, env={"CUDA_VISIBLE_DEVICES": "-1"}) == 0
-    assert compute.local_gpu_count(tmp_path / "no-driver", env={}) == 0
+    assert gpus.local_gpu_count(proc, env={}) == 2
+    assert gpus.local_gpu_count(proc, env={"CUDA_VISIBLE_DEVICES": "1"}) == 1
+    assert gpus.local_gpu_count(proc, env={"CUDA_VISIBLE_DEVICES": ""}) == 0
+    assert gpus.local_gpu_count(proc, env={"CUDA_VISIBLE_DEVICES": "-1"}) == 0
+    assert gpus.local_gpu_count(tmp_path / "no-driver", env={}) == 0
 
 
 @pytest.mark.parametrize("device, gpu, local, expected", [
@@ -28,7 +28,7 @@ def test_local_gpu_count_reads_the_driver_and_cuda_visible_devices(tmp_path):
     ("cuda", "auto", 0, 1), ("auto", 1, 0, 1), ("auto", 0, 4, 0),
 ])
 def test_training_gpus(device, gpu, local, expected):
-    assert compute.training_gpus(device, gpu, local_gpus=local) == expected
+    assert gpus.training_gpus(device, gpu, local_gpus=local) == expected
 
 
 def test_gpu_settings_are_validated():

@@ -92,7 +92,7 @@ def test_a_comparison_may_read_another_metric_of_the_other_model():
 
 
 def test_report_front_page_counts_and_colours_the_verdicts(tmp_path):
-    from aebench import report
+    from aebench.runctl import frontpage as report
 
     f = tmp_path / "claims.csv"
     pd.DataFrame([{"id": "E1.a", "claim": "a <b>", "verdict": "PASS", "difference": "1 [0.5, 1.5] (n=3)"},

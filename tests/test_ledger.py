@@ -1,4 +1,4 @@
-"""aebench.ledger: a job's cost is the sum of its attempts, also when one was killed."""
+"""aebench.runctl.ledger: a job's cost is the sum of its attempts, also when one was killed."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from aebench import ledger
+from aebench.runctl import ledger
 
 
 def test_attempts_sum_and_fresh_start_drops_old_records(tmp_path):
@@ -32,7 +32,7 @@ def test_attempts_sum_and_fresh_start_drops_old_records(tmp_path):
 
 def test_an_attempt_killed_without_warning_leaves_its_record(tmp_path):
     d = tmp_path / "job"
-    code = ("import time, sys; from aebench import ledger\n"
+    code = ("import time, sys; from aebench.runctl import ledger\n"
             f"with ledger.attempt({str(d)!r}, fresh=True, interval=0.1):\n"
             "    t = time.monotonic()\n"
             "    while time.monotonic() - t < 60: pass\n")

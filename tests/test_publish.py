@@ -1,4 +1,4 @@
-"""aebench.publish: a run's small files, its costs and progress; restore_from rebuilds the
+"""aebench.runctl.publish: a run's small files, its costs and progress; restore_from rebuilds the
 claims table and the report from them on a machine that lost results/."""
 
 import json
@@ -10,11 +10,14 @@ import pandas as pd
 import pytest
 
 from _workflow import SMOKE, copy_workflow, snakemake
-from aebench import publish, status
+from aebench import paths
+from aebench.runctl import ledger, provenance, publish, restore
+from aebench.runctl.costs import busy_hours, job_spans, sessions, unstamp
+from aebench.runctl.jobs import load_config
 
 
 def publish_smoke(smoke_run, dest):
-    cfg = status.load_config(smoke_run, ["workflow/presets/smoke.yaml"])
+    cfg = load_config(smoke_run, ["workflow/presets/smoke.yaml"])
     return cfg, publish.publish(smoke_run, dest, "smoke-test", cfg, cores=2, preset="smoke")
 
 
@@ -30,12 +33,12 @@ def published(smoke_run, tmp_path_factory):
 def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     cfg, m, dest = published
     assert m["complete"] and m["jobs_done"] == m["jobs_total"] and m["end"] is not None
-    assert m["seeds"] == cfg.seeds and m["config_hash"] == publish.config_hash(cfg.raw)
+    assert m["seeds"] == cfg.seeds and m["config_hash"] == provenance.config_hash(cfg.raw)
     assert m["machine"]["cores"] >= 1 and m["cpu_hours"] > 0
     # at least its longest Snakemake session, at most the time since the first one began
-    runs = publish.sessions(smoke_run)
+    runs = sessions(smoke_run)
     assert max(b - a for a, b in runs) / 3600 - 0.001 <= m["busy_hours"]
-    assert m["busy_hours"] <= (publish._unstamp(m["published_at"]) - min(runs)[0]) / 3600 + 0.001
+    assert m["busy_hours"] <= (unstamp(m["published_at"]) - min(runs)[0]) / 3600 + 0.001
     for exp in cfg.enabled:
         assert m["experiments"][exp]["complete"]
         assert pd.read_csv(dest / exp / "metrics.csv").equals(pd.read_csv(smoke_run / "results" / exp / "metrics.csv"))
@@ -61,7 +64,7 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
     jobs = pd.read_csv(dest / "jobs.csv")
     assert len(jobs) == m["jobs_total"] and (jobs["state"] == "done").all()
     # the CPU every job ran on (floats are reproducible on one kind of CPU only)
-    here = publish.ledger.cpu_model()
+    here = ledger.cpu_model()
     assert set(jobs["cpu"]) == {here} and m["cpus"] == here
     assert all(m["experiments"][e]["cpus"] == here for e in cfg.enabled)
     assert jobs["wall_seconds"].notna().all() and (jobs["max_rss_mb"] > 0).all()
@@ -78,9 +81,9 @@ def test_a_finished_run_is_published_whole_and_small(published, smoke_run):
 def test_busy_hours_count_side_by_side_work_once_and_skip_pauses(tmp_path):
     h = 3600.0
     # two jobs side by side, one later, and a session whose log outlives its last job
-    assert publish.busy_hours([(0, 1 * h), (0.5 * h, 1.5 * h), (2 * h, 3 * h), (2.5 * h, 3.25 * h)]) \
+    assert busy_hours([(0, 1 * h), (0.5 * h, 1.5 * h), (2 * h, 3 * h), (2.5 * h, 3.25 * h)]) \
         == pytest.approx(1.5 + 1.25)
-    assert publish.busy_hours([]) == 0
+    assert busy_hours([]) == 0
     # Snakemake's sessions: from the local time in each log's name to its last write
     logs = tmp_path / ".snakemake/log"
     logs.mkdir(parents=True)
@@ -90,9 +93,9 @@ def test_busy_hours_count_side_by_side_work_once_and_skip_pauses(tmp_path):
         start = datetime.strptime(name, "%Y-%m-%dT%H%M%S.%f").timestamp()
         os.utime(f, (start + length, start + length))
     (logs / "notes.txt").write_text("not a log")
-    assert publish.busy_hours(publish.sessions(tmp_path)) == pytest.approx(660 / h, abs=1e-3)
+    assert busy_hours(sessions(tmp_path)) == pytest.approx(660 / h, abs=1e-3)
     # a job resumed the next day counts its attempts, not the night between them
-    d = tmp_path / publish.paths.attempts("ae30", "0")
+    d = tmp_path / paths.attempts("ae30", "0")
     d.mkdir(parents=True)
     for k, (a, b) in enumerate([(0, 0.25 * h), (24 * h, 24.5 * h)]):
         (d / f"attempt{k}.json").write_text(json.dumps(
@@ -101,7 +104,7 @@ def test_busy_hours_count_side_by_side_work_once_and_skip_pauses(tmp_path):
     jobs = pd.DataFrame({"job": ["fit ae30 seed0", "e1", "fit ae2 seed0"], "model": ["ae30", None, "ae2"],
                          "source": ["attempts", "benchmark", "attempts"],
                          "start": [0, 10 * h, 0], "end": [24.5 * h, 11 * h, 99 * h]})
-    assert publish.busy_hours(publish.job_spans(tmp_path, jobs)) == pytest.approx(0.25 + 0.5 + 1)
+    assert busy_hours(job_spans(tmp_path, jobs)) == pytest.approx(0.25 + 0.5 + 1)
 
 
 def test_an_unfinished_experiment_waits_and_the_record_says_so(smoke_run, tmp_path):
@@ -141,7 +144,7 @@ def test_restore_from_rebuilds_claims_and_report_without_training(published, smo
     man = json.loads((again / "manifest.json").read_text())
     man["machine"]["cpu"] = "Old CPU"
     (again / "manifest.json").write_text(json.dumps(man))
-    cfg2 = status.load_config(work, ["workflow/presets/smoke.yaml"], [f"restore_from={dest}"])
+    cfg2 = load_config(work, ["workflow/presets/smoke.yaml"], [f"restore_from={dest}"])
     m2 = publish.publish(work, again, "smoke-test", cfg2, cores=2)
     assert m2["complete"] and m2["jobs_done"] == m["jobs_total"]
     assert all(m2["experiments"][e]["complete"] for e in cfg.enabled)
@@ -150,7 +153,7 @@ def test_restore_from_rebuilds_claims_and_report_without_training(published, smo
     pd.testing.assert_frame_equal(after.loc[fits].drop(columns="cpu"), before.loc[fits].drop(columns="cpu"),
                                   check_dtype=False)
     # the jobs that ran here (gather) name this machine's CPU
-    here = publish.ledger.cpu_model()
+    here = ledger.cpu_model()
     assert (after.drop(index="gather")["cpu"] == "Old CPU").all() and after.loc["gather", "cpu"] == here
     assert m2["cpus"] == "; ".join(sorted({"Old CPU", here}))
 
@@ -276,12 +279,10 @@ def test_an_experiment_that_reads_only_small_files_gets_only_them(tmp_path):
     with pytest.raises(RuntimeError, match="declares `reads`"):
         ctx.load("m", 0)
     assert list(ctx.codes("m", 0)) == ["recon_test_head"]
-    from aebench import publish
-
-    assert publish.write_preview(run, run / PREVIEW, ["recon_test_head"])
+    assert restore.write_preview(run, run / PREVIEW, ["recon_test_head"])
     (run / "codes.npz").unlink()
     np.testing.assert_array_equal(ctx.codes("m", 0)["recon_test_head"], np.ones((3, 4)))
-    assert not publish.write_preview(run, run / "again.npz", ["recon_test_head"])
+    assert not restore.write_preview(run, run / "again.npz", ["recon_test_head"])
 
 
 def test_restore_from_a_run_made_with_another_config_fails_clearly(published, tmp_path):
@@ -295,7 +296,7 @@ def test_restore_from_a_run_made_with_another_config_fails_clearly(published, tm
 
 
 def test_readme_section_is_written_from_the_published_run(published, tmp_path):
-    from aebench import readme
+    from aebench.runctl import readme
 
     cfg, m, dest = published
     r = tmp_path / "README.md"
@@ -327,7 +328,7 @@ def test_readme_section_is_written_from_the_published_run(published, tmp_path):
 
 
 def test_readme_of_a_run_in_progress_judges_its_finished_experiments(smoke_run, tmp_path):
-    from aebench import readme
+    from aebench.runctl import readme
 
     run = tmp_path / "run"
     shutil.copytree(smoke_run, run, symlinks=True)
@@ -351,7 +352,7 @@ def test_readme_of_a_run_in_progress_judges_its_finished_experiments(smoke_run, 
 def test_data_prepared_again_is_checked_against_the_first(published, smoke_run, tmp_path):
     """A run resumed on another machine prepares its data again: the manifest says whether
     they are byte for byte those the first fits were trained on."""
-    from aebench import readme
+    from aebench.runctl import readme
 
     cfg, m, dest = published
     assert m["data_checks"] == {} and set(m["data_first"]) == {d for d in m["full_data"]}
@@ -373,20 +374,20 @@ def test_data_prepared_again_is_checked_against_the_first(published, smoke_run, 
 def test_readme_says_when_a_runs_config_has_changed_since_its_commit():
     """A published run whose config (config.yaml, the schema, its preset) changed since its
     commit is flagged as the older config's: its verdicts are not the current preset's."""
-    from aebench import publish, readme
+    from aebench.runctl import readme
 
     root = readme.ROOT
-    last = publish._git(root, "log", "-n1", "--format=%H", "--", "config.yaml")
+    last = provenance.git(root, "log", "-n1", "--format=%H", "--", "config.yaml")
     if not last:
         pytest.skip("not a git checkout with history")
-    before = publish._git(root, "rev-parse", f"{last}^")
+    before = provenance.git(root, "rev-parse", f"{last}^")
     m = {"commit": before, "preset": "quick"}
     assert "config.yaml" in readme.config_changes(m)
     assert "config.yaml" in readme.stale(m) and "run and published again" in readme.stale(m)
     # at HEAD only what this checkout changes on top of it counts (nothing, in a clean clone)
     files = ["config.yaml", "workflow/schemas/config.schema.yaml", "workflow/presets/quick.yaml"]
-    dirty = publish._git(root, "diff", "--name-only", "HEAD", "--", *files).split()
-    head = {"commit": publish._git(root, "rev-parse", "HEAD"), "preset": "quick"}
+    dirty = provenance.git(root, "diff", "--name-only", "HEAD", "--", *files).split()
+    head = {"commit": provenance.git(root, "rev-parse", "HEAD"), "preset": "quick"}
     assert readme.config_changes(head) == dirty
     assert (readme.stale(head) == "") == (not dirty)
 
@@ -394,7 +395,7 @@ def test_readme_says_when_a_runs_config_has_changed_since_its_commit():
 def test_readme_agreement_lists_the_claims_quick_leaves_to_the_full_run():
     import pandas as pd
 
-    from aebench import readme
+    from aebench.runctl import readme
 
     full = pd.DataFrame({"id": ["a", "b", "c"], "verdict": ["PASS", "PASS", "FAIL"], "reason": ""})
     quick = pd.DataFrame({"id": ["a", "b", "c"], "reason": ["", "needs 40 epochs", ""],

@@ -8,11 +8,14 @@ SRC = str(Path(workflow.basedir) / "workflow" / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
-from aebench import compute, paths, publish
 from aebench import config as aeconfig
-from aebench import report as aereport
+from aebench import paths
 from aebench.experiments import EXPERIMENTS
 from aebench.kinds import KINDS
+
+# Of run management (aebench.runctl) only what planning needs: restore planning, the GPU
+# count and the report's front page, none of which imports pandas.
+from aebench.runctl import frontpage, gpus, restore
 
 # `--config seeds=[0]` and `allow_download=false` mean what they mean in a config file.
 from snakemake.utils import update_config
@@ -35,12 +38,12 @@ except aeconfig.ConfigError as e:
 # A published run's finished experiments are copied back (rule restore_experiment), not re-run.
 RESTORE_FROM = config.get("restore_from")
 try:
-    RESTORED = publish.restorable(RESTORE_FROM, CFG) if RESTORE_FROM else []
+    RESTORED = restore.restorable(RESTORE_FROM, CFG) if RESTORE_FROM else []
 except aeconfig.ConfigError as e:
     raise WorkflowError(str(e)) from None
 # ... and the published evaluations and fits that nothing left to run needs again (rules
 # restore_evaluation, restore_fit), as paths under results/evals/ and results/runs/.
-PLAN = publish.restore_plan(RESTORE_FROM, CFG, RESTORED) if RESTORE_FROM else None
+PLAN = restore.restore_plan(RESTORE_FROM, CFG, RESTORED) if RESTORE_FROM else None
 RESTORED_FITS = [f"{m}/seed{s}" for m, s in PLAN.fits] if PLAN else []
 RESTORED_EVALS = [f"{e}/{m}/seed{s}" for e, m, s in PLAN.evaluations] if PLAN else []
 # The experiments that measure each run in its own step (rule evaluate).
@@ -55,7 +58,7 @@ config["_captions"] = {
     for name in CFG.enabled
 }
 # The report's front page: the claims table of the last gather (if any) and the experiments.
-config["_front"] = aereport.front_page(
+config["_front"] = frontpage.front_page(
     paths.CLAIMS, [(EXPERIMENTS[e].category, EXPERIMENTS[e].lecture) for e in CFG.enabled]
 )
 
@@ -73,11 +76,11 @@ wildcard_constraints:
 
 
 # GPUs per training job (0 or 1), requested as Snakemake's `gpu` resource.
-TRAIN_GPUS = compute.training_gpus(config["device"], config["gpu"])
+TRAIN_GPUS = gpus.training_gpus(config["device"], config["gpu"])
 # A local run gives each training job a GPU of its own unless the user allows sharing
 # (`--resources gpu=N`): without a cap Snakemake would start all of them on one device.
 if TRAIN_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources:
-    workflow.register_resource("gpu", max(compute.local_gpu_count(), 1))
+    workflow.register_resource("gpu", max(gpus.local_gpu_count(), 1))
 
 
 def kind_of(wildcards):

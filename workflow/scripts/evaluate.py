@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from aebench import experiments
-from aebench.runlog import rule_log
+from aebench.runctl.runlog import rule_log
 from aebench.train import resolve_device
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

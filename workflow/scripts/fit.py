@@ -2,15 +2,16 @@
 
 from pathlib import Path
 
-from aebench import ledger, paths
-from aebench.runlog import rule_log
+from aebench import paths
+from aebench.runctl import ledger
+from aebench.runctl.runlog import rule_log
 from aebench.runs import fit_run
 from aebench.spec import ModelSpec
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 model, seed = sm.wildcards.model, sm.wildcards.seed
 ckpt = Path(paths.checkpoint(model, seed))
-# Each attempt's time and memory, summed when the run is published (aebench.ledger); with no
+# Each attempt's time and memory, summed when the run is published (aebench.runctl.ledger); with no
 # checkpoint to resume, this is a fresh run and earlier records go.
 with (ledger.attempt(paths.attempts(model, seed), fresh=not (ckpt.exists() and any(ckpt.iterdir()))),
       rule_log(sm.log[0], threads=sm.threads) as log):

@@ -8,7 +8,7 @@ import pandas as pd
 from aebench import claims as claims_table
 from aebench.gather import summarize, write_table
 from aebench.plots import learning_curves
-from aebench.runlog import rule_log
+from aebench.runctl.runlog import rule_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_log(sm.log[0]) as log:

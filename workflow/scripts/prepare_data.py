@@ -3,7 +3,7 @@
 import json
 
 from aebench.datasets import manifest, prepare, save_prepared
-from aebench.runlog import rule_log
+from aebench.runctl.runlog import rule_log
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_log(sm.log[0]) as log:

@@ -35,7 +35,7 @@ def checkpoint(model: str, seed) -> str:
 
 
 def attempts(model: str, seed) -> str:
-    """Time and memory of each attempt at a fit (aebench.ledger): a job resumed from its
+    """Time and memory of each attempt at a fit (aebench.runctl.ledger): a job resumed from its
     checkpoint costs the sum of its attempts, while its benchmark file holds the last one."""
     return f"{RESULTS}/benchmarks/attempts/{model}/seed{seed}"
 
@@ -43,7 +43,7 @@ def attempts(model: str, seed) -> str:
 def progress(model: str, seed) -> str:
     """A fit's per-epoch progress while it trains: one JSON object a line (time, stage,
     stage_index, stages, epoch, epochs, seconds and the epoch's losses), appended by every
-    training loop and read by ``aebench status``. Outside the job's outputs, like checkpoints."""
+    training loop and read by ``aebench.runctl.survey``. Outside the job's outputs, like checkpoints."""
     return f"{RESULTS}/progress/{model}/seed{seed}.jsonl"
 
 

@@ -24,7 +24,7 @@ COPY = ("Snakefile", "config.yaml", "workflow", "envs")
 
 def copy_workflow(repo: Path, work: Path) -> None:
     """The workflow's files as they are in ``repo``'s working tree. In a git checkout they go
-    over a clone of its HEAD, so the run knows its commit (``aebench.publish`` records it, and
+    over a clone of its HEAD, so the run knows its commit (``aebench.runctl.publish`` records it, and
     an uncommitted change to the training code shows as such)."""
     if work.exists():
         shutil.rmtree(work)

@@ -45,7 +45,7 @@ class Experiment:
     # metrics.json and these small arrays of codes.npz only (ctx.load refuses, ctx.codes gives
     # just these), which a run's publication keeps (preview.npz): a run resumed with
     # `restore_from` on a machine that lost results/ copies such runs back instead of training
-    # them again (aebench.publish.restorable_fits).
+    # them again (aebench.runctl.restore.restore_plan).
     reads: ClassVar[tuple[str, ...] | None] = None
 
     def __init_subclass__(cls, **kw):
@@ -114,7 +114,7 @@ class Evaluation:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(d / "arrays.npz", **self.arrays)
-        # last: its presence says the evaluation is whole (aebench.status)
+        # last: its presence says the evaluation is whole (aebench.runctl.survey)
         (d / "values.json").write_text(json.dumps({k: float(v) for k, v in self.values.items()}, indent=1))
 
     @classmethod

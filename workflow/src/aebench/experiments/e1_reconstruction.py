@@ -30,7 +30,7 @@ class E1(Experiment):
         "(ae30_scratch). The lecture's point: the deep AE is much sharper (slides 3-4).")}
 
     # errors from metrics.json, the figure from the test reconstructions a fit keeps: a run
-    # spread over machines keeps each finished fit (publish.restorable_fits)
+    # spread over machines keeps each finished fit (aebench.runctl.restore.restore_plan)
     reads = ("recon_test_head",)
 
     def run(self, ctx):

@@ -109,7 +109,7 @@ class E6(Experiment):
         "(1.4% SVM); Theano deep learning tutorials SdA 1.30%, DBN 1.34%, MLP 1.65%.")
 
     # test errors come from the classifiers' metrics.json: a run spread over machines keeps
-    # each finished classifier (publish.restorable_fits), not only a finished E6
+    # each finished classifier (aebench.runctl.restore.restore_plan), not only a finished E6
     reads = ()
 
     def caption_values(self, p) -> dict:

@@ -1,0 +1,268 @@
+"""Publish a run's small files, experiment by experiment, while it goes on.
+
+    python -m aebench.publish NAME [--directory RUN] [--to DIR] [--configfile ...] [--config ...]
+
+Pass the config flags given to snakemake (as for ``python -m aebench.status``). Each call
+copies, under ``results/published/NAME/`` (or ``--to``):
+
+- every finished experiment (all its jobs done): ``<exp>/metrics.csv``, ``table.{csv,md}``,
+  ``figures/``; unfinished ones wait for a later call;
+- every finished fit's ``run.json``, ``metrics.json`` and ``history.csv`` (no models, no codes;
+  ``preview.npz``: the few test reconstructions an experiment that reads only small files
+  shows) and each dataset's manifest: what ``restore_from`` needs to rebuild the claims and
+  report;
+- ``jobs.csv``: every job's state, attempts, wall and CPU seconds and peak RSS (a fit's
+  attempts summed from :mod:`.ledger`; other jobs from their benchmark file);
+  ``costs.csv``: the same per experiment;
+- once gather has run: ``claims.{csv,md}``, ``summary.csv``, the learning curves and, if built
+  (``snakemake --report results/report.html``), the HTML report;
+- ``manifest.json`` and ``progress.md``: commit, preset, config and its hash, machine, seeds,
+  start and end, CPU-hours, busy hours (how long Snakemake and the jobs ran, the pauses
+  between sessions not counted: what a preset takes), jobs done out of total, the estimated
+  time left.
+
+A new machine that lost ``results/`` then re-runs only what is missing: set
+``restore_from: results/published/NAME`` and the finished experiments are copied back
+instead of being trained again (the config must be the one the run was made with), and so
+are the finished evaluations and fits of the others that nothing left to run needs again
+(:func:`.restore.restore_plan`: E6's classifiers, E1's fits, the evaluations of E5, E7, E8, E9), so that a run longer
+than one machine's life keeps them too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .. import config as aeconfig
+from .. import paths
+from ..experiments import PREVIEW
+from . import ledger, provenance
+from .costs import busy_hours, carry_over, cpus, experiment_costs, job_costs, job_spans, merge
+from .costs import sessions, stamp, unstamp
+from .jobs import dag, load_config
+from .restore import MANIFEST, preview_keys, write_preview
+from .survey import adopt, estimate, survey
+
+SMALL_BYTES = 2_000_000  # no single published file is larger (the report may be, and is kept)
+
+
+def _copy(src: Path, dst: Path) -> bool:
+    if not src.exists():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".*"))  # no Snakemake stamps
+    else:
+        shutil.copy2(src, dst)
+    return True
+
+
+def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = None,
+            repo=None, preset: str = "default") -> dict:
+    """Copy what ``root``'s run has finished into ``dest``; returns the manifest."""
+    root, dest = Path(root), Path(dest)
+    repo = Path(repo) if repo is not None else Path(__file__).resolve().parents[4]
+    jobs, per_exp = dag(root, cfg, cores)
+    locked = survey(root, jobs)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        old = json.loads((dest / MANIFEST).read_text())
+    except (OSError, ValueError):
+        old = {}
+
+    jobs_df = carry_over(job_costs(root, jobs), dest / "jobs.csv",
+                         old.get("machine", {}).get("cpu"))
+    state = jobs_df.set_index("job")["state"]
+    complete = {e: bool((state[names] == "done").all()) for e, names in per_exp.items()}
+    for exp, done in complete.items():
+        if done:
+            for f in (paths.metrics(exp), paths.table(exp), paths.table(exp, "md"), paths.figures(exp)):
+                _copy(root / f, dest / Path(f).relative_to(paths.RESULTS))
+    previews = preview_keys(cfg)
+    commit = provenance.git(root, "rev-parse", "HEAD")
+    data_first, data_checks = dict(old.get("data_first", {})), dict(old.get("data_checks", {}))
+    for j in jobs.values():
+        if j.state != "done":
+            continue
+        if j.model:
+            out = dest / Path(j.output).relative_to(paths.RESULTS)
+            for f in ("run.json", "metrics.json", "history.csv"):
+                _copy(root / j.output / f, out / f)
+            if j.model in previews and not write_preview(root / j.output, out / PREVIEW, previews[j.model]):
+                _copy(root / j.output / PREVIEW, out / PREVIEW)  # a run restored from one
+        elif j.kind == "evaluate":
+            _copy(root / j.output, dest / Path(j.output).relative_to(paths.RESULTS))
+        elif j.kind == "data":
+            ds = j.wildcards["dataset"]
+            here, there = root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS)
+            # the data the run's first fits were trained on, and whether this machine's, at
+            # this commit, are byte for byte the same (a run resumed on another CPU or commit)
+            first = data_first.get(ds) or ({"sha256": _sha(there), "commit": old.get("commit"),
+                                            "cpu": old.get("machine", {}).get("cpu")}
+                                           if _sha(there) else
+                                           {"sha256": _sha(here), "commit": commit, "cpu": ledger.cpu_model()})
+            data_first[ds] = first
+            if (first["commit"], first["cpu"]) != (commit, ledger.cpu_model()):
+                data_checks[ds] = {"commit": commit, "cpu": ledger.cpu_model(),
+                                   "same": _sha(here) == first["sha256"]}
+            _copy(here, there)
+
+    jobs_df.assign(start=jobs_df["start"].map(stamp), end=jobs_df["end"].map(stamp)).to_csv(
+        dest / "jobs.csv", index=False)
+    costs = experiment_costs(jobs_df, per_exp)
+    # a complete experiment keeps the CPUs it was computed on, though a model it shares with
+    # an unfinished one (E2's pca30, E1's too) is fitted again on a later machine
+    for e, was in old.get("experiments", {}).items():
+        if was.get("complete") and complete.get(e):
+            costs.loc[costs["experiment"] == e, "cpu"] = was.get("cpus") or old["machine"]["cpu"]
+    costs.to_csv(dest / "costs.csv", index=False)
+
+    finished = jobs["gather"].state == "done"
+    if finished:
+        for f in (paths.CLAIMS, paths.CLAIMS_MD, paths.SUMMARY, paths.LEARNING_CURVES):
+            _copy(root / f, dest / Path(f).relative_to(paths.RESULTS))
+        report = root / paths.RESULTS / "report.html"
+        if report.exists() and report.stat().st_mtime >= (root / paths.CLAIMS).stat().st_mtime:
+            _copy(report, dest / "report.html")
+    # A run resumed on a new machine may go on at a later commit: every commit it ran at is
+    # listed, and the training code is compared from the first of them.
+    commits = old.get("commits", [])
+    # When the run ran: Snakemake's sessions and the jobs' attempts here, and what earlier
+    # publications recorded (a new machine has lost the old sessions' logs).
+    spans = merge(sessions(root) + job_spans(root, jobs_df)
+                  + [(unstamp(a), unstamp(b)) for a, b in old.get("sessions", [])])
+    commits += [commit] if commit and commit not in commits else []
+    dirty, changed = provenance.training_code_state(root, repo, commits[0] if commits else None)
+    n_done = int((jobs_df["state"] == "done").sum())
+    # what earlier publications finished is not left to do, and times the estimate too
+    adopt(jobs, jobs_df)
+    est = estimate(jobs, cores or os.cpu_count() or 1)
+    manifest = {
+        "name": name,
+        "preset": preset,
+        "cores": cores,
+        "commit": commits[0] if commits else "",
+        "commits": commits,
+        "training_code_uncommitted": dirty,
+        # checked in the checkout that publishes: code a finished fit depends on, changed since
+        "training_code_changed_since": changed,
+        # each dataset as first published (sha256, commit, CPU), and the last check of it by a
+        # machine or commit that prepared it again (same: byte-identical data)
+        "data_first": data_first,
+        "data_checks": data_checks,
+        "config_hash": provenance.config_hash(cfg.raw),
+        "config": {k: v for k, v in cfg.raw.items() if not k.startswith("_")},
+        "seeds": cfg.seeds,
+        "full_data": _full_data(dest),
+        # the machine that published; a run resumed on other machines lists their CPUs, and
+        # each experiment those its jobs ran on (results are reproducible on one kind of CPU)
+        "machine": provenance.machine(),
+        "cpus": cpus(jobs_df.loc[jobs_df["state"] == "done", "cpu"]),
+        "start": stamp(jobs_df["start"].min()),
+        "end": stamp(jobs_df["end"].max()) if finished else None,
+        # so far: the attempts of running and interrupted fits count too
+        "cpu_hours": round(jobs_df["cpu_seconds"].sum() / 3600, 3),
+        "job_wall_hours": round(jobs_df.loc[jobs_df["state"] == "done", "wall_seconds"].sum() / 3600, 3),
+        "busy_hours": busy_hours(spans),
+        "sessions": [[stamp(a), stamp(b)] for a, b in spans],
+        "jobs_done": n_done,
+        "jobs_total": len(jobs_df),
+        "complete": finished and n_done == len(jobs_df),
+        "experiments": {e: {"complete": c, "jobs_done": int(costs.set_index("experiment").loc[e, "done"]),
+                            "jobs": len(per_exp[e]), "cpus": _none(costs.set_index("experiment").loc[e, "cpu"])}
+                        for e, c in complete.items()},
+        "estimated_hours_left": None if finished else round(est["seconds"] / 3600, 2),
+        "jobs_not_timed": 0 if finished else est["unknown"] + est["bases"]["median"],
+        "snakemake_running": locked,
+        "published_at": stamp(time.time()),
+    }
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (dest / "progress.md").write_text(progress(manifest, costs))
+    big = [str(p.relative_to(dest)) for p in dest.rglob("*")
+           if p.is_file() and p.stat().st_size > SMALL_BYTES and p.name != "report.html"]
+    if big:
+        raise SystemExit(f"publish: {', '.join(big)} over {SMALL_BYTES // 10**6} MB: only small "
+                         "files belong under results/published/")
+    return manifest
+
+
+def _sha(manifest: Path) -> str | None:
+    try:
+        return json.loads(manifest.read_text()).get("sha256")
+    except (OSError, ValueError):
+        return None
+
+
+def _none(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def _full_data(dest: Path) -> dict:
+    out = {}
+    for f in sorted((dest / "data").glob("*.json")):
+        out[f.stem] = json.loads(f.read_text()).get("full_data")
+    return out
+
+
+def progress(m: dict, costs: pd.DataFrame) -> str:
+    """The progress record: jobs done, CPU-hours so far, time left, per experiment."""
+    state = "complete" if m["complete"] else (
+        f"in progress, about {m['estimated_hours_left']} h left on "
+        f"{m['machine']['cores']} core(s), estimated from the finished jobs' times; "
+        f"{m['jobs_not_timed']} job(s) have no finished job of their model or kind to go by")
+    t = costs.assign(done=[f"{d}/{n}" for d, n in zip(costs["done"], costs["jobs"])],
+                     complete=[m["experiments"][e]["complete"] for e in costs["experiment"]])
+    return (f"# Run {m['name']}: {state}\n\n"
+            f"- commit {m['commit'][:12]}, config hash {m['config_hash']}, seeds {m['seeds']}\n"
+            f"- machine: {m['machine']['host']}, {m['machine']['cpu']}, {m['machine']['cores']} "
+            f"cores, {m['machine']['memory_gib']} GiB, torch {m['machine']['torch']}"
+            + (f"; the finished jobs ran on: {m['cpus']}" if m.get("cpus") else "") + "\n"
+            f"- started {m['start']}" + (f", ended {m['end']}" if m["end"] else "") + "\n"
+            f"- jobs done: {m['jobs_done']}/{m['jobs_total']}; CPU-hours so far: {m['cpu_hours']}; "
+            f"job wall hours: {m['job_wall_hours']}; busy hours (Snakemake's sessions and the "
+            f"jobs, side by side counted once, pauses not): {m['busy_hours']}\n"
+            f"- published at {m['published_at']}\n\n"
+            + t[["experiment", "done", "complete", "cpu_hours", "wall_hours", "peak_rss_mb", "cpu"]]
+            .to_markdown(index=False) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m aebench.publish",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("name", help="the run's name: results/published/NAME")
+    ap.add_argument("--directory", "-d", default=".", help="the run's working directory")
+    ap.add_argument("--to", help="where to publish (default: <directory>/results/published/NAME)")
+    ap.add_argument("--configfile", "--configfiles", nargs="+", action="extend", default=[],
+                    help="the config files passed to snakemake, in the same order")
+    ap.add_argument("--config", "-C", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                    help="the --config overrides passed to snakemake")
+    ap.add_argument("--cores", "-c", type=int, help="cores the run uses, for the estimate")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load_config(args.directory, args.configfile, args.config)
+    except (aeconfig.ConfigError, OSError, ValueError) as e:
+        print(f"aebench.publish: {e}", file=sys.stderr)
+        return 2
+    dest = Path(args.to) if args.to else Path(args.directory) / paths.RESULTS / "published" / args.name
+    # the preset is the config file from workflow/presets, if one was given
+    preset = next((Path(f).stem for f in args.configfile if Path(f).parent.name == "presets"),
+                  "default")
+    m = publish(args.directory, dest, args.name, cfg, cores=args.cores, preset=preset)
+    print((dest / "progress.md").read_text())
+    print(f"published to {dest}")
+    return 0 if m["jobs_total"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Write README's results section and presets' times from published runs.
+
+    python -m aebench.readme README.md results/published/NAME [--quick results/published/QUICK]
+        [--smoke results/published/SMOKE]
+
+Everything in the section is read from the run's published files (:mod:`.publish`), never
+typed: a note from its manifest (seeds, commit, machine, dates, CPU-hours), the claims table,
+each experiment's key figure (the first it declares), each experiment's cost and, with
+``--quick``, whether the quick preset reaches the same verdicts. A run still in progress
+shows the claims of its finished experiments, judged as the gather step would. Between the
+presets markers goes each given run's measured time: its busy hours on its machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .. import claims as claims_mod
+from ..claims import LEFT_TO_FULL_RUN as LEFT
+from ..claims import NOT_JUDGED
+from ..experiments import EXPERIMENTS
+from .provenance import git
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+PRESETS_START, PRESETS_END = "<!-- presets:start -->", "<!-- presets:end -->"
+COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
+    """The run's claims table; for a run in progress, its finished experiments' claims judged
+    from their published metrics (aebench.claims, as gather does), the rest pending."""
+    if (pub / "tables/claims.csv").exists():
+        return pd.read_csv(pub / "tables/claims.csv")
+    done = [e for e, s in manifest["experiments"].items() if s["complete"]]
+    if not done:
+        return pd.DataFrame(columns=COLUMNS)
+    long = pd.concat([pd.read_csv(pub / e / "metrics.csv") for e in done], ignore_index=True)
+    mine = [c for c in claims_mod.load(claims_mod.files()) if c["experiment"] in done]
+    return claims_mod.evaluate(mine, long, manifest.get("full_data") or {},
+                               claims_mod.not_judged_of(manifest.get("config") or {}))
+
+
+def judged(claims: pd.DataFrame) -> pd.DataFrame:
+    return claims[~claims["verdict"].astype(str).str.startswith(NOT_JUDGED)]
+
+
+def note(m: dict) -> str:
+    mach = m["machine"]
+    state = (f"complete, {m['start']} to {m['end']}" if m["complete"] else
+             f"in progress since {m['start']}: {m['jobs_done']}/{m['jobs_total']} jobs done, "
+             f"about {m['estimated_hours_left']} h left")
+    data = ", ".join(f"{d}: {'full' if f else 'subset'}" for d, f in m.get("full_data", {}).items())
+    changed = m.get("training_code_changed_since")
+    commits = m.get("commits") or ([m["commit"]] if m.get("commit") else ["(not a git checkout)"])
+    return (f"Run `{m['name']}` ({state}). Seeds {', '.join(map(str, m['seeds']))}; "
+            f"commit{'s' if len(commits) > 1 else ''} {', '.join(f'`{c[:10] if len(c) == 40 else c}`' for c in commits)}; config hash `{m['config_hash']}`; data {data or 'n/a'}; "
+            f"{ran_on(m)}, {mach['cores']} cores, {mach['memory_gib']} GiB, "
+            f"torch {mach['torch']}; {m['cpu_hours']} CPU-hours{'' if m['complete'] else ' so far'}."
+            + (f" Training code changed since the run's first commit: {', '.join(changed)}."
+               if changed else " No training code has changed since the run's first commit.")
+            + data_checked(m))
+
+
+def data_checked(m: dict) -> str:
+    """What the manifest's data checks say: each dataset prepared again (later commit, other
+    machine) is byte-identical to the one the run first published, or is not."""
+    checks = m.get("data_checks") or {}
+    same = [f"{d} (at `{c['commit'][:10]}` on {c['cpu']})" for d, c in checks.items() if c["same"]]
+    differ = [d for d, c in checks.items() if not c["same"]]
+    return ((f" Data prepared again byte-identical to the first: {', '.join(same)}." if same else "")
+            + (f" Data prepared again DIFFER from the first: {', '.join(differ)}." if differ else ""))
+
+
+def ran_on(m: dict) -> str:
+    """The CPU(s) the run's finished jobs ran on; a run resumed on other machines names which
+    experiments ran where (float results are reproducible on one kind of CPU only)."""
+    where: dict[str, list[str]] = {}
+    for e, s in m["experiments"].items():
+        if s.get("cpus") or ("cpus" not in s and s.get("jobs_done")):  # older manifests: the machine
+            where.setdefault(s.get("cpus") or m["machine"]["cpu"], []).append(e)
+    if len(where) <= 1:
+        return next(iter(where), m["machine"]["cpu"])
+    return "ran on " + "; ".join(f"{c.replace('; ', ' and ')} ({', '.join(es)})" for c, es in where.items())
+
+
+def figures(pub: Path, m: dict, readme_dir: Path) -> str:
+    rows = []
+    for e, s in m["experiments"].items():
+        exp = EXPERIMENTS.get(e)
+        if not (s["complete"] and exp and exp.figures):
+            continue
+        name = next(iter(exp.figures))
+        if (pub / e / "figures" / name).exists():
+            rel = os.path.relpath(pub / e / "figures" / name, readme_dir)
+            rows.append(f"**{exp.category.replace(chr(0x2007), '')}** ({exp.lecture})\n\n"
+                        f"![{e} {name}]({rel})")
+    return "\n\n".join(rows)
+
+
+def costs(pub: Path) -> str:
+    c = pd.read_csv(pub / "costs.csv")
+    t = pd.DataFrame({"experiment": c["experiment"], "jobs done": [f"{d}/{n}" for d, n in zip(c["done"], c["jobs"])],
+                      "CPU-hours": c["cpu_hours"], "wall hours": c["wall_hours"],
+                      "peak RSS (GB)": (c["peak_rss_mb"] / 1024).round(2),
+                      **({"CPU": c["cpu"].fillna("")} if "cpu" in c else {})})
+    return (t.to_markdown(index=False) + "\n\nA job two experiments share (E6's stacks, read by "
+            "E8) is charged to the first in lecture order; peak RSS is over all the jobs an "
+            "experiment needs; wall hours are the jobs' own times, summed.")
+
+
+def config_changes(m: dict, root: Path = ROOT) -> list[str]:
+    """The files that set what a run computes (config.yaml, the schema's defaults, its preset)
+    changed in this checkout since the run's commit: its verdicts are then an older config's."""
+    preset = m.get("preset")
+    files = ["config.yaml", "workflow/schemas/config.schema.yaml"]
+    files += [f"workflow/presets/{preset}.yaml"] if preset and preset != "default" else []
+    changed = git(root, "diff", "--name-only", m["commit"], "--", *files)
+    return changed.split()
+
+
+def stale(m: dict) -> str:
+    changed = config_changes(m)
+    return (f" Its config has changed since (in {', '.join(changed)}): these verdicts are the "
+            "older config's until the preset is run and published again." if changed else "")
+
+
+def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
+    """Per claim, the full run's verdict beside the quick preset's; agreement over the claims
+    quick can judge (a claim against a full-data anchor is n/a on a subset)."""
+    f, q = full.set_index("id")["verdict"], quick.set_index("id")["verdict"]
+    rows = [{"claim": i, "full": f[i], "quick": q.get(i, "absent"),
+             "same": "yes" if f[i] == q.get(i) else "no"}
+            for i in f.index if f[i] in VERDICTS and q.get(i) in VERDICTS]
+    t = pd.DataFrame(rows, columns=["claim", "full", "quick", "same"])
+    n, same = len(t), int((t["same"] == "yes").sum())
+    text = (f"The quick preset gives the full run's verdict on {same} of the {n} claims both "
+            f"judge.\n\n" + t.to_markdown(index=False))
+    # claims the preset leaves to the full run (experiments.<e>.not_judged), with its reasons
+    left = quick[quick["verdict"].astype(str).str.startswith(LEFT)]
+    if len(left):
+        text += (f"\n\nThe quick preset leaves {len(left)} claim(s) to the full run, its budget "
+                 "being too small to judge them (reasons from the preset, each from a measured "
+                 "trial):\n\n" + "\n".join(f"- {r.id}: {r.reason}" for r in left.itertuples()))
+    return text
+
+
+def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
+    m = json.loads((pub / "manifest.json").read_text())
+    every = load_claims(pub, m)
+    claims = judged(every)
+    skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
+    table = (claims[[c for c in COLUMNS if c in claims]].to_markdown(index=False) if len(claims)
+             else "No claim judged." if len(every) else "No experiment has finished yet.")
+    if len(skipped):  # e.g. fewer than 3 seeds, or an anchor for the full data on a subset
+        table += "\n\nClaims not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + "."
+    parts = [note(m) + stale(m), table,
+             "#### Key figures", figures(pub, m, readme_dir) or "None yet.",
+             "#### What reproducing the lecture costs", costs(pub)]
+    if quick is not None:
+        qm = json.loads((quick / "manifest.json").read_text())
+        parts += ["#### Quick preset against the full run", f"Quick: {note(qm)}{stale(qm)}",
+                  agreement(load_claims(pub, m), load_claims(quick, qm))]
+    return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
+
+
+def _hours(h: float) -> str:
+    return f"{h * 60:.0f} min" if h < 1 else f"{h:.1f} h"
+
+
+def presets(runs: list[Path]) -> str:
+    """Each published run's measured time: its busy hours (Snakemake's sessions and jobs,
+    pauses left out) on its machine and cores, beside its CPU-hours; a run in progress says so."""
+    rows = []
+    for d in runs:
+        m = json.loads((d / "manifest.json").read_text())
+        mach = m["machine"]
+        state = "complete" if m["complete"] else f"{m['jobs_done']}/{m['jobs_total']} jobs so far"
+        gpu = mach.get("gpu") or "no GPU"
+        rows.append({"preset": m.get("preset", "?"), "run": f"`{m['name']}`", "state": state,
+                     "machine": f"{m.get('cpus') or mach['cpu']}, {gpu}",
+                     "cores": m.get("cores") or mach["cores"],
+                     "time": _hours(m.get("busy_hours") or 0.0),
+                     "CPU-hours": m["cpu_hours"]})
+    return (f"{PRESETS_START}\n" + pd.DataFrame(rows).to_markdown(index=False)
+            + "\n\nTime: how long Snakemake ran the preset, from the published run's records "
+            "(a run paused between sessions counts only the time it ran; written by "
+            f"`aebench.runctl.readme`).\n{PRESETS_END}")
+
+
+def update(readme: Path, text: str, block: str, start: str = START, end: str = END) -> str:
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{readme}: no {start} ... {end} block to replace")
+    return pattern.sub(lambda _: block, text)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("readme", type=Path)
+    ap.add_argument("published", type=Path, help="a published run: results/published/NAME")
+    ap.add_argument("--quick", type=Path, help="a published quick-preset run to compare with")
+    ap.add_argument("--smoke", type=Path, help="a published smoke-preset run (its time only)")
+    a = ap.parse_args(argv)
+    runs = [d for d in (a.published, a.quick, a.smoke) if d is not None]
+    for d in runs:
+        if not (d / "manifest.json").exists():
+            ap.error(f"{d}: no manifest.json; publish the run first (python -m aebench.publish)")
+    text = update(a.readme, a.readme.read_text(),
+                  render(a.published, a.readme.resolve().parent, a.quick))
+    text = update(a.readme, text, presets(runs), PRESETS_START, PRESETS_END)
+    a.readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
