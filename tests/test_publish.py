@@ -11,7 +11,7 @@ import pytest
 
 from _workflow import SMOKE, copy_workflow, snakemake
 from aebench import paths
-from aebench.runctl import ledger, provenance, publish, restore
+from aebench.runctl import jobs, ledger, provenance, publish, restore
 from aebench.runctl.costs import busy_hours, job_spans, sessions, unstamp
 from aebench.runctl.jobs import load_config
 
@@ -372,8 +372,9 @@ def test_data_prepared_again_is_checked_against_the_first(published, smoke_run, 
 
 
 def test_readme_says_when_a_runs_config_has_changed_since_its_commit():
-    """A published run whose config (config.yaml, the schema, its preset) changed since its
-    commit is flagged as the older config's: its verdicts are not the current preset's."""
+    """A published run whose config (config.yaml, its preset) changed since its commit is
+    flagged as the older config's: its verdicts are not the current preset's. An edit that
+    leaves the config's hash as the manifest has it (comments only) is no change."""
     from aebench.runctl import readme
 
     root = readme.ROOT
@@ -385,11 +386,15 @@ def test_readme_says_when_a_runs_config_has_changed_since_its_commit():
     assert "config.yaml" in readme.config_changes(m)
     assert "config.yaml" in readme.stale(m) and "run and published again" in readme.stale(m)
     # at HEAD only what this checkout changes on top of it counts (nothing, in a clean clone)
-    files = ["config.yaml", "workflow/schemas/config.schema.yaml", "workflow/presets/quick.yaml"]
+    files = ["config.yaml", "workflow/presets/quick.yaml"]
     dirty = provenance.git(root, "diff", "--name-only", "HEAD", "--", *files).split()
     head = {"commit": provenance.git(root, "rev-parse", "HEAD"), "preset": "quick"}
     assert readme.config_changes(head) == dirty
     assert (readme.stale(head) == "") == (not dirty)
+    # the same old commit, but a manifest whose hash is the config's now: comments only
+    now = provenance.config_hash(jobs.load_config(root, ["workflow/presets/quick.yaml"]).raw)
+    assert readme.config_changes({**m, "config_hash": now}) == []
+    assert "config.yaml" in readme.config_changes({**m, "config_hash": "0" * 16})
 
 
 def test_readme_agreement_lists_the_claims_quick_leaves_to_the_full_run():

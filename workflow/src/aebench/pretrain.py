@@ -35,7 +35,7 @@ class Stack:
 
     ``count_input``: the bottom layer is a replicated softmax RBM on word counts, whose hidden
     bias is added once per word: layer 1 computes sigmoid(W v + D b) on counts v, D = sum(v)
-    (:meth:`aebench.rbm.ReplicatedSoftmaxRBM.hidden_prob`). ``linear_top``: the top layer's
+    (:meth:`aebench.rbm_models.ReplicatedSoftmaxRBM.hidden_prob`). ``linear_top``: the top layer's
     units are linear (an RBM with Gaussian hidden units: E[h|v] = W v + b), the code layer
     of Hinton & Salakhutdinov's autoencoders. Every other layer is logistic.
     """

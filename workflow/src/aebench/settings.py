@@ -79,7 +79,7 @@ class RBMConfig:
     linear_top: bool = False
     lr_linear: float = setting(1e-3, exclusiveMinimum=0)
     # The bottom RBM's visible units: ``bernoulli`` (pixels in [0, 1]) or ``softmax``: the
-    # replicated softmax on word counts (aebench.rbm.ReplicatedSoftmaxRBM), the bottom layer of
+    # replicated softmax on word counts (aebench.rbm_models.ReplicatedSoftmaxRBM), the bottom layer of
     # Hinton & Salakhutdinov's document autoencoder; it learns at its own rate ``lr_softmax``
     # (per word: train_rbm divides its statistics by the mean document length).
     bottom: Literal["bernoulli", "softmax"] = "bernoulli"

@@ -40,7 +40,7 @@ class MLPSpec:
     # Word-count input (Hinton & Salakhutdinov's document AE): the first encoder layer's bias
     # is scaled by each document's length D = sum(x), i.e. it computes act(W x + D b) on the
     # counts x, the hidden units of the replicated softmax RBM it is unrolled from
-    # (aebench.rbm.ReplicatedSoftmaxRBM.hidden_prob).
+    # (aebench.rbm_models.ReplicatedSoftmaxRBM.hidden_prob).
     count_input: bool = False
 
     def __post_init__(self):

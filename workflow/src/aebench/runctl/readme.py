@@ -117,13 +117,20 @@ def costs(pub: Path) -> str:
 
 
 def config_changes(m: dict, root: Path = ROOT) -> list[str]:
-    """The files that set what a run computes (config.yaml, the schema's defaults, its preset)
-    changed in this checkout since the run's commit: its verdicts are then an older config's."""
+    """The config files that set what a run computes (config.yaml, its preset), when they
+    changed in this checkout since the run's commit so that they compute something else: a
+    run whose manifest hash is still the config's now is unchanged (a comment-only edit).
+    The settings' defaults are code (aebench.settings), covered by the training-code check."""
     preset = m.get("preset")
-    files = ["config.yaml", "workflow/schemas/config.schema.yaml"]
-    files += [f"workflow/presets/{preset}.yaml"] if preset and preset != "default" else []
-    changed = git(root, "diff", "--name-only", m["commit"], "--", *files)
-    return changed.split()
+    presets = [f"workflow/presets/{preset}.yaml"] if preset and preset != "default" else []
+    changed = git(root, "diff", "--name-only", m["commit"], "--", "config.yaml", *presets).split()
+    if changed and m.get("config_hash"):
+        from .jobs import load_config
+        from .provenance import config_hash
+
+        if config_hash(load_config(root, presets).raw) == m["config_hash"]:
+            return []
+    return changed
 
 
 def stale(m: dict) -> str:
