@@ -47,6 +47,13 @@ def progress(model: str, seed) -> str:
     return f"{RESULTS}/progress/{model}/seed{seed}.jsonl"
 
 
+def peak() -> str:
+    """The machine's cached fp32 sgemm peak, one JSON file per CPU (or GPU) model and thread
+    count (aebench.peak): measured by the first fit on a machine, read by the others. No
+    job's output: a fit that measured it is not re-run when it is deleted."""
+    return f"{RESULTS}/benchmarks/peak"
+
+
 def experiment(exp: str) -> str:
     return f"{RESULTS}/{exp}"
 
