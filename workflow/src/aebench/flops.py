@@ -28,6 +28,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+COST_FILE = "cost.json"  # in a run directory: the fit's work and speed (Tally.summary)
+
 
 @dataclass(frozen=True)
 class LoopWork:
@@ -167,3 +169,10 @@ class Tally:
                 "fraction_of_peak": (round(gflops / peak_gflops, 4)
                                      if gflops is not None and peak_gflops else None),
                 "stages": [{**asdict(w), "flop": w.flop} for w in loops]}
+
+
+def read_cost(run_dir: str | Path) -> dict | None:
+    """A run's cost.json (None for a closed-form fit, or a run made before fits recorded it).
+    Light to import (no torch): run management reads it for jobs.csv."""
+    p = Path(run_dir) / COST_FILE
+    return json.loads(p.read_text()) if p.is_file() else None

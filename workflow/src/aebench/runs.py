@@ -29,7 +29,7 @@ import pandas as pd
 from .checkpoint_key import for_run
 from .datasets import load_prepared
 from .epochs import NO_CHECKPOINT, NoCheckpoint
-from .flops import Tally
+from .flops import COST_FILE, Tally
 from .kinds import KINDS
 from .metrics import mse_per_pixel, squared_error_per_image
 from .peak import device_name, sgemm_peak
@@ -38,7 +38,6 @@ from .spec import ModelSpec
 from .train import resolve_device, set_determinism
 
 N_SHOWN = 64  # test reconstructions kept for figures
-COST_FILE = "cost.json"  # the fit's FLOP and speed (aebench.flops), written by trained kinds
 WORK_FILE = "work.jsonl"  # in the checkpoint directory: the tally of the loops finished so far
 
 
@@ -110,12 +109,6 @@ def write_cost(tally: Tally, out: Path, device: str, threads: int,
     peak = None if peak_cache is None else sgemm_peak(peak_cache, dev, threads)
     cost = {"device": device_name(dev), "threads": threads, **tally.summary(peak)}
     (out / COST_FILE).write_text(json.dumps(cost, indent=2))
-
-
-def read_cost(run_dir: str | Path) -> dict | None:
-    """A run's cost.json (None for a closed-form fit, or a run made before fits recorded it)."""
-    p = Path(run_dir) / COST_FILE
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def write_codes(model, data, out: Path) -> dict:
