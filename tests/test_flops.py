@@ -2,6 +2,7 @@
 cost.json that aebench.runs.fit_run writes from them: counts equal to hand-computed ones, and
 counting leaves the model, its mode and every random stream as they were."""
 
+import contextlib
 import json
 import random
 
@@ -163,3 +164,26 @@ def test_a_resumed_stack_counts_the_layers_an_earlier_attempt_finished(tmp_path,
     resumed = json.loads((resumed / COST_FILE).read_text())
     assert [s["stage"] for s in resumed["stages"]] == ["ae layer 1", "ae layer 2"]
     assert resumed["flop"] == whole["flop"] > 0 and resumed["peak_gflops"] is None
+
+
+@pytest.mark.parametrize("init", [{"kind": "ae", "params": {}},
+                                  {"kind": "rbm", "params": {"epochs": 2, "batch_size": 50}}])
+def test_a_stack_trained_while_counted_has_the_same_weights(init):
+    """Layer 2 trains after layer 1 was counted: the count must not move a single bit."""
+    from aebench.kinds import KINDS
+    from aebench.train import set_determinism
+
+    data, _ = prepare_digits()
+    spec = parse_model("s", {"kind": "stack", "params": {
+        "init": init, "hidden": [16, 8], "pretrain": {"epochs": 2, "batch_size": 64}}},
+        "digits", {})
+    weights = []
+    for counted in (True, False):
+        set_determinism(0, 1)
+        m = KINDS["stack"](spec)
+        tally = flops.Tally()
+        with tally if counted else contextlib.nullcontext():
+            m.fit(data, 0, {}, device="cpu", log=lambda s: None)
+        assert len(tally.loops) == (2 if counted else 0)
+        weights.append(m.stack.weights + m.stack.biases)
+    assert all(torch.equal(a, b) for a, b in zip(*weights))
