@@ -4,9 +4,9 @@ A run directory (aebench.paths.run) holds, whatever the kind:
 ``run.json`` (the spec it was built from, its kind, seed and dataset: what load_run rebuilds
 the model from), ``metrics.json``, ``history.csv`` (one row per epoch, empty for closed-form
 models) and the kind's model file; kinds trained in loops add ``cost.json`` (their
-weight-matrix FLOP, achieved GFLOP/s and fraction of the machine's peak). Encoders add ``codes.npz`` (codes of train/val/test and
-the reconstructions of the first test samples, for figures) and their reconstruction
-errors. The rule declares the directory as its output, so a failed job leaves nothing.
+weight-matrix FLOP, achieved GFLOP/s and fraction of the machine's peak). Encoders add
+``codes.npz`` (codes of train/val/test and the reconstructions of the first test samples,
+for figures) and their reconstruction errors. The rule declares the directory as its output, so a failed job leaves nothing.
 
 Kinds whose ``fit`` takes a ``checkpoint`` (the torch-trained ones) are resumable: given a
 ``checkpoint_dir`` (the rule passes ``aebench.paths.checkpoint(model, seed)``, outside the run
