@@ -49,8 +49,8 @@ def progress(model: str, seed) -> str:
 
 def peak() -> str:
     """The machine's cached fp32 sgemm peak, one JSON file per CPU (or GPU) model and thread
-    count (aebench.peak): measured by the first fit on a machine, read by the others. No
-    job's output: a fit that measured it is not re-run when it is deleted."""
+    count (aebench.peak): measured before a run's first job (onstart), read by its fits. No
+    job's output: deleting it re-runs no fit."""
     return f"{RESULTS}/benchmarks/peak"
 
 

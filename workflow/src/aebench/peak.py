@@ -2,8 +2,10 @@
 
 Measured once per device model and thread count (best of a few 2048x2048 fp32 products on
 the CPU, 8192x8192 on a GPU: a few seconds), then read from a small JSON file in ``cache``
-(the pipeline's is ``results/benchmarks/peak/``), so a job pays for it only on a new machine.
-Delete the file to measure again (say, after it was measured beside other work).
+(the pipeline's is ``results/benchmarks/peak/``). The pipeline measures it before its first
+job starts (:func:`before_jobs`, Snakemake's ``onstart``), so nothing of the run runs beside
+it; a fit measures it itself only where that did not happen (a cluster node of another CPU
+kind), and says so in its log. Delete the file to measure again.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def measure(device="cpu", repeats: int = REPEATS) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
-def sgemm_peak(cache: str | Path, device="cpu", threads: int | None = None) -> float:
+def sgemm_peak(cache: str | Path, device="cpu", threads: int | None = None, log=None) -> float:
     """The cached peak GFLOP/s of ``device`` at ``threads`` (None: torch's current count),
     measured now if this machine has none yet. A lock makes jobs starting together measure
     one at a time, and the later ones read the first one's result."""
@@ -81,6 +83,9 @@ def sgemm_peak(cache: str | Path, device="cpu", threads: int | None = None) -> f
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.is_file():
             return float(json.loads(path.read_text())["gflops"])
+        if log is not None:
+            log(f"no sgemm peak cached for {name} at {threads} threads: measuring it now, "
+                f"beside whatever else runs (delete {path} to measure it again)")
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
@@ -92,4 +97,19 @@ def sgemm_peak(cache: str | Path, device="cpu", threads: int | None = None) -> f
                                    "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                    "torch": torch.__version__}, indent=2))
         tmp.replace(path)
+    return gflops
+
+
+def before_jobs(cache: str | Path, threads: int, device: str = "cpu", log=print) -> float:
+    """The peak the run's fits will read, measured now if this machine has none cached (the
+    pipeline calls it before any job starts). A cached CPU value is read without importing
+    torch, so a run on a known machine starts as fast as before."""
+    if device == "cpu":
+        path = cache_file(cache, cpu_model(), threads)
+        if path.is_file():
+            return float(json.loads(path.read_text())["gflops"])
+    log(f"measuring this machine's fp32 sgemm peak ({device}, {threads} threads), before any "
+        "job runs beside it")
+    gflops = sgemm_peak(cache, device, threads)
+    log(f"sgemm peak: {gflops} GFLOP/s, cached in {cache}")
     return gflops

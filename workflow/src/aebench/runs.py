@@ -90,7 +90,7 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
                                                                     index=False)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
         if tally.loops:  # closed-form kinds train no loop: no cost.json
-            write_cost(tally, out, device, threads, peak_cache)
+            write_cost(tally, out, device, threads, peak_cache, log)
         (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed,
                                                   "dataset": data.name,
                                                   "spec": spec.to_dict()}, indent=2))
@@ -102,11 +102,11 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
 
 
 def write_cost(tally: Tally, out: Path, device: str, threads: int,
-               peak_cache: str | Path | None) -> None:
+               peak_cache: str | Path | None, log=print) -> None:
     """``cost.json``: the fit's weight-matrix work and how fast its loops did it, beside the
     machine's sgemm peak (a file of its own: metrics.json is read wholesale by experiments)."""
     dev = resolve_device(device)
-    peak = None if peak_cache is None else sgemm_peak(peak_cache, dev, threads)
+    peak = None if peak_cache is None else sgemm_peak(peak_cache, dev, threads, log=log)
     cost = {"device": device_name(dev), "threads": threads, **tally.summary(peak)}
     (out / COST_FILE).write_text(json.dumps(cost, indent=2))
 
