@@ -4,6 +4,7 @@ import re
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -69,3 +70,39 @@ def test_the_private_copy_is_the_working_tree_on_its_commit(tmp_path):
     assert (work / "workflow/a.txt").read_text() == "edited\n"
     assert _git(work, "status", "--porcelain", "--", "workflow", "envs", "Snakefile") == "M workflow/a.txt"
     assert not (work / "README.md").exists()  # the workflow only
+
+
+def test_published_part_sets_a_runs_flop_against_its_time_at_peak(tmp_path):
+    from aebench_bench import published
+
+    pub = tmp_path / "full"
+    pub.mkdir()
+    # fit a: 3.6e14 FLOP at 50 of 100 GFLOP/s (1 h at peak, 2 h of loops, 2.5 h of job);
+    # fit b: 7.2e14 at 100 of 200 (1 h, 2 h, 2 h); the PCA fit records none
+    pd.DataFrame({"job": ["fit a seed0", "fit b seed0", "fit pca seed0"],
+                  "wall_seconds": [9000.0, 7200.0, 60.0], "flop": [3.6e14, 7.2e14, None],
+                  "gflops": [50.0, 100.0, None], "peak_gflops": [100.0, 200.0, None],
+                  "fraction_of_peak": [0.5, 0.5, None]}).to_csv(pub / "jobs.csv", index=False)
+    rows = {r.measure.split(": ", 1)[1]: r for r in published.run(pub)}
+    assert rows["weight-matrix work"].value == pytest.approx(1080)
+    assert rows["time at the fp32 sgemm peak"].value == pytest.approx(2.0)
+    assert rows["measured, training loops"].value == pytest.approx(4.0)
+    assert rows["fraction of the physical limit (job wall)"].value == pytest.approx(2 / 4.5)
+    assert rows["median fit's fraction of peak"].ok is False
+
+    old = tmp_path / "old"
+    old.mkdir()
+    pd.DataFrame({"job": ["fit a seed0"], "wall_seconds": [1.0]}).to_csv(old / "jobs.csv", index=False)
+    said = []
+    assert published.run(old, log=said.append) == [] and "not recorded" in said[0]
+
+
+def test_published_part_defaults_to_the_latest_full_run(tmp_path):
+    from aebench_bench import published
+
+    for name, preset, start in (("q", "quick", "2026-12-09"), ("d1", "default", "2026-11-01"),
+                                ("d2", "default", "2026-12-01")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(
+            f'{{"preset": "{preset}", "start": "{start}"}}')
+    assert published.latest_full_run(tmp_path) == tmp_path / "d2"

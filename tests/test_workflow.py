@@ -292,3 +292,15 @@ def test_every_experiment_writes_its_models_figures_and_claims(smoke_run, report
         assert category(name) in report_html
     ids = {c["id"] for c in claims_mod.load(sorted((smoke_run / "workflow/claims").glob("*.yaml")))}
     assert ids == set(table.id)
+
+
+def test_the_peak_is_measured_before_the_first_job_and_every_fit_reads_it(smoke_run):
+    res = smoke_run / "results"
+    cached = list((res / "benchmarks" / "peak").glob("*.json"))
+    assert len(cached) == 1, cached
+    peak = json.loads(cached[0].read_text())["gflops"]
+    costs = list((res / "runs").glob("*/seed*/cost.json"))
+    assert costs and {json.loads(c.read_text())["peak_gflops"] for c in costs} == {peak}
+    # no fit measured it beside the others: onstart had done it before any job ran
+    logs = "".join(p.read_text() for p in (res / "logs" / "runs").rglob("*.log"))
+    assert "measuring it now" not in logs

@@ -206,3 +206,14 @@ def claims_not_judged():
 
 def all_targets():
     return [paths.metrics(e) for e in CFG.enabled] + [paths.CLAIMS, paths.LEARNING_CURVES]
+
+
+def measure_peak_before_jobs():
+    """The fits' sgemm peak (aebench.peak.before_jobs), at the threads a training job gets
+    here (Snakemake caps a rule's threads at --cores); on a cluster, nothing to do here."""
+    if not workflow.local_exec:
+        return
+    from aebench.peak import before_jobs
+
+    threads = min(config["threads"]["train"], workflow.cores)
+    before_jobs(paths.peak(), threads, "cuda" if TRAIN_GPUS else "cpu", log=logger.info)

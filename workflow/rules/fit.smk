@@ -52,3 +52,11 @@ rule restore_fit:
 
 
 ruleorder: restore_fit > fit
+
+
+# The machine's fp32 sgemm peak, which each fit's cost.json sets its speed against
+# (aebench.peak): measured before the first job starts, so nothing of the run runs beside it,
+# and cached per CPU model and thread count in paths.peak(), so only a machine's first run
+# pays (seconds). On a cluster the nodes measure their own in their first fit.
+onstart:
+    measure_peak_before_jobs()

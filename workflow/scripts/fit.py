@@ -23,4 +23,5 @@ with (ledger.attempt(paths.attempts(model, seed), fresh=not (ckpt.exists() and a
     fit_run(ModelSpec.from_dict(sm.params.spec), sm.input.data, int(seed), sm.output[0],
             {m: Path(d) for m, d in sm.params.deps.items()}, device=sm.params.device,
             threads=sm.threads, log=log,
-            checkpoint_dir=ckpt, progress_path=paths.progress(model, seed))
+            checkpoint_dir=ckpt, progress_path=paths.progress(model, seed),
+            peak_cache=paths.peak())

@@ -47,6 +47,13 @@ def progress(model: str, seed) -> str:
     return f"{RESULTS}/progress/{model}/seed{seed}.jsonl"
 
 
+def peak() -> str:
+    """The machine's cached fp32 sgemm peak, one JSON file per CPU (or GPU) model and thread
+    count (aebench.peak): measured before a run's first job (onstart), read by its fits. No
+    job's output: deleting it re-runs no fit."""
+    return f"{RESULTS}/benchmarks/peak"
+
+
 def experiment(exp: str) -> str:
     return f"{RESULTS}/{exp}"
 

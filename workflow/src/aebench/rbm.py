@@ -135,4 +135,9 @@ def train_rbm(v_train: torch.Tensor, v_val: torch.Tensor, n_hidden: int, cfg: RB
                 f"val {what} {val_err:.5f}  {dt:.1f}s")
             loop.end({"epoch": epoch, "train_loss": train_err, "val_loss": val_err, "lr": lr,
                       "seconds": dt}, done=epoch == cfg.epochs)
+    # The loop's weight-matrix work, for the fit's cost.json (counted on a copy, after training).
+    from . import flops
+
+    if flops.active():
+        flops.record(flops.loop_work(name, loop.history, n, len(v_val), flops.rbm_flop(rbm)))
     return rbm, loop.history

@@ -3,9 +3,10 @@
 A run directory (aebench.paths.run) holds, whatever the kind:
 ``run.json`` (the spec it was built from, its kind, seed and dataset: what load_run rebuilds
 the model from), ``metrics.json``, ``history.csv`` (one row per epoch, empty for closed-form
-models) and the kind's model file. Encoders add ``codes.npz`` (codes of train/val/test and
-the reconstructions of the first test samples, for figures) and their reconstruction
-errors. The rule declares the directory as its output, so a failed job leaves nothing.
+models) and the kind's model file; kinds trained in loops add ``cost.json`` (their
+weight-matrix FLOP, achieved GFLOP/s and fraction of the machine's peak). Encoders add
+``codes.npz`` (codes of train/val/test and the reconstructions of the first test samples,
+for figures) and their reconstruction errors. The rule declares the directory as its output, so a failed job leaves nothing.
 
 Kinds whose ``fit`` takes a ``checkpoint`` (the torch-trained ones) are resumable: given a
 ``checkpoint_dir`` (the rule passes ``aebench.paths.checkpoint(model, seed)``, outside the run
@@ -28,20 +29,24 @@ import pandas as pd
 from .checkpoint_key import for_run
 from .datasets import load_prepared
 from .epochs import NO_CHECKPOINT, NoCheckpoint
+from .flops import COST_FILE, Tally
 from .kinds import KINDS
 from .metrics import mse_per_pixel, squared_error_per_image
+from .peak import device_name, sgemm_peak
 from .progress import ProgressLog
 from .spec import ModelSpec
 from .train import resolve_device, set_determinism
 
 N_SHOWN = 64  # test reconstructions kept for figures
+WORK_FILE = "work.jsonl"  # in the checkpoint directory: the tally of the loops finished so far
 
 
 def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Path,
             deps: dict[str, Path] | None = None, *, device: str = "auto", threads: int = 1,
             log=print, checkpoint_dir: str | Path | None = None,
             checkpoint_interval: float | None = None,
-            progress_path: str | Path | None = None) -> dict:
+            progress_path: str | Path | None = None,
+            peak_cache: str | Path | None = None) -> dict:
     """Fit ``spec`` with ``seed`` and write its run directory ``out_dir``.
 
     ``checkpoint_dir``: where a resumable kind keeps its checkpoints (None: not resumable);
@@ -50,13 +55,15 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
     (:class:`aebench.checkpoint.Interrupted`); the checkpoints are removed on success.
     ``progress_path``: where a resumable kind's loops log each epoch (None: nowhere); a fresh
     fit truncates it, a resumed one appends.
+    ``peak_cache``: where the machine's sgemm peak is cached (:mod:`aebench.peak`; None: not
+    measured, ``cost.json`` then has no fraction of peak).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_determinism(seed, threads)
     data = load_prepared(data_path)
     model = KINDS[spec.kind](spec)
-    kwargs, ck = {}, NO_CHECKPOINT
+    kwargs, ck, tally = {}, NO_CHECKPOINT, Tally()
     if "checkpoint" in inspect.signature(model.fit).parameters:  # trained in epochs
         ck = NoCheckpoint(log=log)
         if checkpoint_dir is not None:
@@ -65,10 +72,13 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
                          interval=checkpoint_interval, log=log)
         if progress_path is not None:  # after for_run discarded another run's checkpoints
             ck.progress = ProgressLog(progress_path, append=ck.has_saved())
+        if checkpoint_dir is not None:  # kept with the checkpoints: a resumed fit's earlier loops
+            tally = Tally(Path(checkpoint_dir) / WORK_FILE, resume=ck.has_saved())
         kwargs["checkpoint"] = ck
     with ck.on_sigterm():
         t0 = time.perf_counter()
-        history = model.fit(data, seed, deps or {}, device=device, log=log, **kwargs)
+        with tally:
+            history = model.fit(data, seed, deps or {}, device=device, log=log, **kwargs)
         seconds = time.perf_counter() - t0
         model.save(out)
         metrics = {"model": spec.name, "seed": seed, "kind": spec.kind, "dataset": data.name,
@@ -79,6 +89,8 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
         pd.DataFrame(history, columns=model.history_columns).to_csv(out / "history.csv",
                                                                     index=False)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        if tally.loops:  # closed-form kinds train no loop: no cost.json
+            write_cost(tally, out, device, threads, peak_cache, log)
         (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed,
                                                   "dataset": data.name,
                                                   "spec": spec.to_dict()}, indent=2))
@@ -87,6 +99,16 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
         + (f", test squared error per image {metrics['test_sq_err_per_image']:.3f}"
            if "test_sq_err_per_image" in metrics else ""))
     return metrics
+
+
+def write_cost(tally: Tally, out: Path, device: str, threads: int,
+               peak_cache: str | Path | None, log=print) -> None:
+    """``cost.json``: the fit's weight-matrix work and how fast its loops did it, beside the
+    machine's sgemm peak (a file of its own: metrics.json is read wholesale by experiments)."""
+    dev = resolve_device(device)
+    peak = None if peak_cache is None else sgemm_peak(peak_cache, dev, threads, log=log)
+    cost = {"device": device_name(dev), "threads": threads, **tally.summary(peak)}
+    (out / COST_FILE).write_text(json.dumps(cost, indent=2))
 
 
 def write_codes(model, data, out: Path) -> dict:

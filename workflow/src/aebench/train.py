@@ -256,4 +256,18 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
             loop.end(row, done=stopping.stop or epoch == cfg.epochs)
         stopping.restore_best()
         log(f"[{name}] done: best validation loss {stopping.best:.5f}")
+    _record_work(name, loop.history, model, x_train, x_val)
     return loop.history
+
+
+def _record_work(name: str, history: list[dict], model, x_train, x_val) -> None:
+    """The loop's weight-matrix work, for the fit's ``cost.json`` (:mod:`aebench.flops`):
+    counted after training, on a copy, so nothing here can touch the trained numbers."""
+    from . import flops
+
+    if not flops.active():
+        return
+    x = x_train[0] if isinstance(x_train, tuple) else x_train
+    n_val = len(x_val[0]) if isinstance(x_val, tuple) else len(x_val)
+    flops.record(flops.loop_work(name, history, len(x), n_val,
+                                 flops.net_flop(model, tuple(x.shape[1:]))))

@@ -5,7 +5,8 @@
 
 Parts: ``throughput`` (our training core vs a bare PyTorch loop vs pythae), ``pipeline`` (the
 quick preset from prepared data, per-rule time and peak memory, no-op re-run, what a config
-change re-runs), ``retrieval`` (peak memory of the 10k x 60k ranking). Each part returns
+change re-runs), ``retrieval`` (peak memory of the 10k x 60k ranking), ``published`` (a
+published run's FLOP, its time at the sgemm peak and its measured time). Each part returns
 :class:`Row` s: a figure, its target and whether it holds.
 """
 

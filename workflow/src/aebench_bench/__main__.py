@@ -13,7 +13,8 @@ from pathlib import Path
 from . import markdown
 
 REPO = Path(__file__).resolve().parents[3]
-PARTS = ("throughput", "retrieval", "pipeline")
+PARTS = ("throughput", "retrieval", "pipeline", "published")
+NEEDS_DATA = {"throughput", "retrieval", "pipeline"}
 
 
 def main(argv=None) -> int:
@@ -32,6 +33,9 @@ def main(argv=None) -> int:
                     help="throughput without the pythae contender (also when pythae is not installed)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/aebench-bench"),
                     help="pipeline: where the private copy of the workflow runs")
+    ap.add_argument("--published", type=Path, default=None,
+                    help="published: a published run (results/published/NAME; default: the "
+                         "default preset's latest)")
     ap.add_argument("--out", type=Path, default=REPO / "results" / "bench",
                     help="where benchmark.md and jobs.csv are written")
     a = ap.parse_args(argv)
@@ -39,7 +43,7 @@ def main(argv=None) -> int:
     unknown = set(parts) - set(PARTS)
     if unknown:
         ap.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
-    if not (a.mirror / "MNIST" / "raw").is_dir():
+    if set(parts) & NEEDS_DATA and not (a.mirror / "MNIST" / "raw").is_dir():
         ap.error(f"no MNIST under {a.mirror}: pass --mirror DIR (the offline data mirror)")
 
     import torch
@@ -75,6 +79,14 @@ def main(argv=None) -> int:
 
         r, jobs = pipeline.run(REPO, a.workdir, a.mirror, preset=a.preset, cores=a.cores)
         rows += r
+
+    if "published" in parts:
+        from . import published
+
+        pub = a.published or published.latest_full_run(REPO / "results" / "published")
+        if pub is None or not (pub / "jobs.csv").is_file():
+            ap.error(f"published: no jobs.csv in {pub}: pass --published results/published/NAME")
+        rows += published.run(pub)
 
     table = markdown(rows)
     a.out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import paths
+from ..flops import read_cost
 from . import ledger
 from .jobs import Job
 from .survey import read_bench
@@ -21,9 +22,21 @@ def _attempts(root: Path, model: str, job: str) -> Path:
     return root / paths.attempts(model, job.rsplit("seed", 1)[-1])
 
 
+# A fit's weight-matrix work from its cost.json (aebench.flops): NaN for jobs without one
+# (closed-form fits, other rules, fits made before fits recorded it).
+WORK = ["flop", "gflops", "peak_gflops", "fraction_of_peak"]
+
+
+def fit_work(run_dir: Path) -> dict:
+    """The :data:`WORK` columns of a finished fit (empty without a cost.json)."""
+    cost = read_cost(run_dir)
+    return {k: cost.get(k) for k in WORK} if cost else {}
+
+
 def job_costs(root: Path, jobs: dict[str, Job]) -> pd.DataFrame:
     """One row per job: state, attempts, wall and CPU seconds, peak RSS, start and end, and
-    the CPU it ran on (a job without a ledger ran here: its benchmark file is this machine's)."""
+    the CPU it ran on (a job without a ledger ran here: its benchmark file is this machine's);
+    a finished fit's FLOP, achieved GFLOP/s and fraction of the machine's peak (:data:`WORK`)."""
     here = ledger.cpu_model()
     rows = []
     for j in jobs.values():
@@ -38,10 +51,21 @@ def job_costs(root: Path, jobs: dict[str, Job]) -> pd.DataFrame:
             row.update(attempts=1, source="benchmark", wall_seconds=b["wall_seconds"],
                        cpu_seconds=b["cpu_seconds"], max_rss_mb=b["max_rss_mb"],
                        start=b["end"] - b["wall_seconds"], end=b["end"], cpu=here)
+        if j.model and j.state == "done":
+            row.update(fit_work(root / j.output))
         rows.append(row)
     cols = ["job", "rule", "model", "state", "attempts", "wall_seconds", "cpu_seconds",
-            "max_rss_mb", "start", "end", "source", "cpu"]
-    return pd.DataFrame(rows).reindex(columns=cols)
+            "max_rss_mb", "start", "end", "source", "cpu", *WORK]
+    return pd.DataFrame(rows).reindex(columns=cols).astype({c: float for c in WORK})
+
+
+def fraction_of_peak(jobs_df: pd.DataFrame) -> float:
+    """The jobs' time at the peak over their measured loop time (the fits' fractions weighted
+    by their time), over the fits that record both; NaN if none does."""
+    d = jobs_df.dropna(subset=["flop", "gflops", "peak_gflops"])
+    d = d[(d["gflops"] > 0) & (d["peak_gflops"] > 0)]
+    spent = (d["flop"] / d["gflops"]).sum()
+    return float((d["flop"] / d["peak_gflops"]).sum() / spent) if spent > 0 else math.nan
 
 
 def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd.DataFrame:
@@ -55,12 +79,16 @@ def experiment_costs(jobs_df: pd.DataFrame, per_exp: dict[str, list[str]]) -> pd
         own = [n for n in names if n not in charged]
         charged.update(names)
         mine, all_ = by_job.loc[own], by_job.loc[names]
+        work = mine.reindex(columns=WORK)  # a jobs.csv from before fits recorded their work
         rows.append({"experiment": exp, "jobs": len(names),
                      "done": int((all_["state"] == "done").sum()),
                      "jobs_charged": len(own),
                      "cpu_hours": round(mine["cpu_seconds"].sum() / 3600, 3),
                      "wall_hours": round(mine["wall_seconds"].sum() / 3600, 3),
                      "peak_rss_mb": all_["max_rss_mb"].max(),
+                     # the weight-matrix work of its own fits, and how near the peak they ran
+                     "flop": work["flop"].sum(min_count=1),
+                     "fraction_of_peak": round(fraction_of_peak(work), 4),
                      # what made its results: data prepared again elsewhere are checked
                      # by their sha256 instead (data_checks)
                      "cpu": cpus(all_.loc[all_["rule"] != "data", "cpu"])})
@@ -85,6 +113,7 @@ def carry_over(jobs_df: pd.DataFrame, previous: Path, cpu: str | None = None) ->
         old["cpu"] = cpu
     for col in ("start", "end"):  # written as ISO times
         old[col] = pd.to_datetime(old[col], utc=True).map(lambda t: t.timestamp() if pd.notna(t) else None)
+    old = old.reindex(columns=list(dict.fromkeys([*old.columns, *WORK])))  # older: no work
     out = jobs_df.set_index("job")
     # not done here, or done by copying (restore_from: no ledger, no benchmark file here)
     keep = [j for j in out.index if j in old.index and old.loc[j, "state"] == "done"
@@ -92,7 +121,7 @@ def carry_over(jobs_df: pd.DataFrame, previous: Path, cpu: str | None = None) ->
     out = out.astype(object)
     out.loc[keep, :] = old.loc[keep, out.columns].astype(object)
     return out.reset_index().astype({c: float for c in ("attempts", "wall_seconds", "cpu_seconds",
-                                                        "max_rss_mb", "start", "end")})
+                                                        "max_rss_mb", "start", "end", *WORK)})
 
 
 def sessions(root: Path) -> list[tuple[float, float]]:

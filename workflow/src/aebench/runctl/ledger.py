@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import shutil
 import socket
@@ -20,6 +19,8 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..peak import cpu_model  # noqa: F401 (one reader of /proc/cpuinfo; re-exported)
 
 INTERVAL = 30.0
 
@@ -70,17 +71,6 @@ def attempt(directory, fresh: bool, interval: float = INTERVAL):
         stop.set()
         thread.join()
         write(status)
-
-
-def cpu_model() -> str:
-    """This machine's processor, as /proc/cpuinfo names it. Float results are reproducible on
-    one kind of CPU only (another may take other SIMD paths), so each attempt records it."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                platform.processor() or platform.machine())
 
 
 def total(directory) -> dict:

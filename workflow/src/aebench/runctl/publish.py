@@ -7,13 +7,15 @@ copies, under ``results/published/NAME/`` (or ``--to``):
 
 - every finished experiment (all its jobs done): ``<exp>/metrics.csv``, ``table.{csv,md}``,
   ``figures/``; unfinished ones wait for a later call;
-- every finished fit's ``run.json``, ``metrics.json`` and ``history.csv`` (no models, no codes;
+- every finished fit's ``run.json``, ``metrics.json``, ``history.csv`` and ``cost.json`` (its
+  FLOP and fraction of the machine's peak, :mod:`aebench.flops`; no models, no codes;
   ``preview.npz``: the few test reconstructions an experiment that reads only small files
   shows) and each dataset's manifest: what ``restore_from`` needs to rebuild the claims and
   report;
 - ``jobs.csv``: every job's state, attempts, wall and CPU seconds and peak RSS (a fit's
-  attempts summed from :mod:`.ledger`; other jobs from their benchmark file);
-  ``costs.csv``: the same per experiment;
+  attempts summed from :mod:`.ledger`; other jobs from their benchmark file) and a fit's
+  FLOP, GFLOP/s and fraction of peak (from its cost.json); ``costs.csv``: the same per
+  experiment;
 - once gather has run: ``claims.{csv,md}``, ``summary.csv``, the learning curves and, if built
   (``snakemake --report results/report.html``), the HTML report;
 - ``manifest.json`` and ``progress.md``: commit, preset, config and its hash, machine, seeds,
@@ -44,9 +46,11 @@ import pandas as pd
 
 from .. import config as aeconfig
 from .. import paths
+from ..flops import COST_FILE
 from ..experiments import PREVIEW
 from . import ledger, provenance
-from .costs import busy_hours, carry_over, cpus, experiment_costs, job_costs, job_spans, merge
+from .costs import busy_hours, carry_over, cpus, experiment_costs, fraction_of_peak, job_costs
+from .costs import job_spans, merge
 from .costs import sessions, stamp, unstamp
 from .jobs import dag, load_config
 from .restore import MANIFEST, preview_keys, write_preview
@@ -97,7 +101,7 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
             continue
         if j.model:
             out = dest / Path(j.output).relative_to(paths.RESULTS)
-            for f in ("run.json", "metrics.json", "history.csv"):
+            for f in ("run.json", "metrics.json", "history.csv", COST_FILE):
                 _copy(root / j.output / f, out / f)
             if j.model in previews and not write_preview(root / j.output, out / PREVIEW, previews[j.model]):
                 _copy(root / j.output / PREVIEW, out / PREVIEW)  # a run restored from one
@@ -175,6 +179,10 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         "cpu_hours": round(jobs_df["cpu_seconds"].sum() / 3600, 3),
         "job_wall_hours": round(jobs_df.loc[jobs_df["state"] == "done", "wall_seconds"].sum() / 3600, 3),
         "busy_hours": busy_hours(spans),
+        # the fits' weight-matrix work (those that record it) and its time at the sgemm peak
+        # over their measured loop time
+        "flop": float(jobs_df["flop"].sum()),
+        "fraction_of_peak": _finite(round(fraction_of_peak(jobs_df), 4)),
         "sessions": [[stamp(a), stamp(b)] for a, b in spans],
         "jobs_done": n_done,
         "jobs_total": len(jobs_df),
@@ -206,6 +214,11 @@ def _sha(manifest: Path) -> str | None:
 
 def _none(v):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN: a run with no recorded work says null."""
+    return None if math.isnan(x) else x
 
 
 def _full_data(dest: Path) -> dict:

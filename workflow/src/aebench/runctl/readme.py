@@ -110,10 +110,26 @@ def costs(pub: Path) -> str:
     t = pd.DataFrame({"experiment": c["experiment"], "jobs done": [f"{d}/{n}" for d, n in zip(c["done"], c["jobs"])],
                       "CPU-hours": c["cpu_hours"], "wall hours": c["wall_hours"],
                       "peak RSS (GB)": (c["peak_rss_mb"] / 1024).round(2),
+                      **work_columns(c),
                       **({"CPU": c["cpu"].fillna("")} if "cpu" in c else {})})
+    note = ("; TFLOP are the fits' weight-matrix work, and fraction of peak their time at the "
+            "machine's fp32 sgemm peak over their measured training-loop time (below 1: other "
+            "work beside the run, or time outside the layers' arithmetic)"
+            if work_columns(c) else "")
     return (t.to_markdown(index=False) + "\n\nA job two experiments share (E6's stacks, read by "
             "E8) is charged to the first in lecture order; peak RSS is over all the jobs an "
-            "experiment needs; wall hours are the jobs' own times, summed.")
+            f"experiment needs; wall hours are the jobs' own times, summed{note}.")
+
+
+def work_columns(c: pd.DataFrame) -> dict:
+    """TFLOP and fraction of peak, for a run whose fits recorded them (none before)."""
+    if "fraction_of_peak" not in c or c["fraction_of_peak"].isna().all():
+        return {}
+    def shown(col: pd.Series, digits: int) -> pd.Series:  # blank where an experiment has none
+        return col.round(digits).map(lambda x: "" if pd.isna(x) else f"{x:.{digits}f}")
+
+    return {"TFLOP": shown(c["flop"] / 1e12, 1),
+            "fraction of peak": shown(c["fraction_of_peak"], 2)}
 
 
 def config_changes(m: dict, root: Path = ROOT) -> list[str]:
