@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from _workflow import SMOKE, copy_workflow, snakemake
+from _workflow import ROOT, SMOKE, copy_workflow, snakemake
 from aebench_bench import Row, markdown, pipeline, throughput
 
 
@@ -106,3 +106,27 @@ def test_published_part_defaults_to_the_latest_full_run(tmp_path):
         (tmp_path / name / "manifest.json").write_text(
             f'{{"preset": "{preset}", "start": "{start}"}}')
     assert published.latest_full_run(tmp_path) == tmp_path / "d2"
+
+
+def test_fits_part_fits_each_model_as_the_pipeline_does_with_its_epochs_cut(mirror, tmp_path):
+    from aebench_bench import fits
+
+    spec = {"train": {"epochs": 300}, "init": {"params": {"epochs": 10, "lr": 0.1}},
+            "stages": [{"epochs": 5}, {"epochs": 1}]}
+    assert fits._capped(spec, 2) == {"train": {"epochs": 2},
+                                     "init": {"params": {"epochs": 2, "lr": 0.1}},
+                                     "stages": [{"epochs": 2}, {"epochs": 1}]}
+    rows = fits.run(ROOT, mirror, 1, epochs=1,
+                    n_train=600, models=("ae30",), peak_cache=tmp_path / "peak",
+                    log=lambda m: None)
+    got = {r.measure: r for r in rows}
+    assert 0 < got["ae30 (as is): fraction of sgemm peak"].value < 1.5
+    assert got["ae30 (ftz): speed-up over as-is"].value > 0
+    # one epoch from the same seed: flushing denormals changes no number here
+    assert got["ae30 (ftz): largest relative change of a validation loss"].value < 1e-6
+    assert got["median fit's fraction of peak (as is, 1 kinds)"].ok is not None
+    assert len(list((tmp_path / "peak").glob("*.json"))) == 1
+    # the sampler a fix replaced is fitted only where it runs: models with a replicated softmax
+    assert not any("before" in r.measure for r in rows)
+    cfg, _ = fits._config(ROOT, mirror, None)
+    assert fits._has_rsm(cfg.models["text_ae10"]) and not fits._has_rsm(cfg.models["ae30"])

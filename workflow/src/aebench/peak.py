@@ -1,7 +1,7 @@
 """The machine's fp32 matrix-product peak: what a fit's achieved GFLOP/s is a fraction of.
 
-Measured once per device model and thread count (best of a few 2048x2048 fp32 products on
-the CPU, 8192x8192 on a GPU: a few seconds), then read from a small JSON file in ``cache``
+Measured once per device model and thread count (the best of many 2048x2048 fp32 products
+on the CPU, 8192x8192 on a GPU, over a couple of seconds), then read from a small JSON file in ``cache``
 (the pipeline's is ``results/benchmarks/peak/``). The pipeline measures it before its first
 job starts (:func:`before_jobs`, Snakemake's ``onstart``), so nothing of the run runs beside
 it; a fit measures it itself only where that did not happen (a cluster node of another CPU
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 REPEATS = 5
+MIN_SECONDS = 1.0  # of warm-up, then of products timed
 
 
 def cpu_model() -> str:
@@ -46,9 +47,11 @@ def cache_file(cache: str | Path, name: str, threads: int) -> Path:
     return Path(cache) / f"{slug}-{threads}t.json"
 
 
-def measure(device="cpu", repeats: int = REPEATS) -> float:
-    """GFLOP/s of the best of ``repeats`` fp32 products (after one warm-up) at torch's current
-    thread count. The operands are constants: no random stream is drawn from."""
+def measure(device="cpu", repeats: int = REPEATS, min_seconds: float = MIN_SECONDS) -> float:
+    """GFLOP/s of the best fp32 product of at least ``repeats`` and ``min_seconds`` of them,
+    after warming up as long (a cold thread pool, a CPU still raising its clock, or a
+    neighbour's burst on a shared host would otherwise read as the machine's limit) at torch's
+    current thread count. The operands are constants: no random stream is drawn from."""
     import torch
 
     device = torch.device(device)
@@ -56,17 +59,23 @@ def measure(device="cpu", repeats: int = REPEATS) -> float:
     a = torch.full((n, n), 0.5, device=device)
     b = torch.full((n, n), 0.25, device=device)
     out = torch.empty((n, n), device=device)
-    best = float("inf")
-    for i in range(repeats + 1):
+
+    def product() -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         t0 = time.perf_counter()
         torch.mm(a, b, out=out)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        if i:  # the first is the warm-up
-            best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
+        return time.perf_counter() - t0
+
+    start = time.perf_counter()
+    while time.perf_counter() - start < min_seconds:  # the warm-up
+        product()
+    times, start = [], time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < min_seconds:
+        times.append(product())
+    return 2 * n ** 3 / min(times) / 1e9
 
 
 def sgemm_peak(cache: str | Path, device="cpu", threads: int | None = None, log=None) -> float:

@@ -135,17 +135,29 @@ class ReplicatedSoftmaxRBM(RBM):
 
     def sample_visible(self, h: torch.Tensor, d: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Count vectors of D_i independent draws from row i's softmax (a multinomial with D_i
-        trials): integers (as floats) that sum to exactly D_i per row."""
+        trials): integers (as floats) that sum to exactly D_i per row.
+
+        Drawn by inverting each row's cumulative distribution at D_i uniforms: exactly the
+        multinomial, at the cost of the words the batch has (torch.multinomial draws the
+        longest document's length for every row: 26 times as many on 20 Newsgroups' batches
+        of 128). The rows' CDFs, each shifted by its row number, make one sorted sequence, so
+        one search places every draw; float64 keeps a 1e-9 word probability distinct at that
+        offset."""
         p = self.visible_prob(h)
+        n, k = p.shape
         n_words = d.round().long()
-        out = torch.zeros_like(p)
-        d_max = int(n_words.max()) if len(n_words) else 0
-        if d_max == 0:
-            return out
-        # Draw the longest document's number of words for every row, then keep row i's first D_i.
-        idx = torch.multinomial(p, d_max, replacement=True, generator=gen)
-        keep = torch.arange(d_max, device=p.device) < n_words[:, None]
-        return out.scatter_add_(1, idx, keep.to(p.dtype))
+        total = int(n_words.sum()) if n else 0
+        if total == 0:
+            return torch.zeros_like(p)
+        rows = torch.arange(n, device=p.device)
+        cdf = p.double().cumsum(1)
+        cdf = cdf / cdf[:, -1:] + rows[:, None].double()  # row i's CDF runs to exactly i + 1
+        row_of_draw = torch.repeat_interleave(rows, n_words)
+        u = torch.rand(total, generator=gen, device=p.device, dtype=torch.float64)
+        # the first entry above u + i lies in row i (its last entry is i + 1 > u + i)
+        where = torch.searchsorted(cdf.reshape(-1), u + row_of_draw.double(), right=True)
+        where = torch.minimum(where, row_of_draw * k + (k - 1))  # u + i rounded up to i + 1
+        return torch.bincount(where, minlength=n * k).reshape(n, k).to(p.dtype)
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """F(v) = -log sum_h exp(-E(v, h)), per document (p(v) = exp(-F(v)) / Z)."""

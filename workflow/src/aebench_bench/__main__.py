@@ -13,8 +13,8 @@ from pathlib import Path
 from . import markdown
 
 REPO = Path(__file__).resolve().parents[3]
-PARTS = ("throughput", "retrieval", "pipeline", "published")
-NEEDS_DATA = {"throughput", "retrieval", "pipeline"}
+PARTS = ("throughput", "fits", "retrieval", "pipeline", "published")
+NEEDS_DATA = {"throughput", "fits", "retrieval", "pipeline"}
 
 
 def main(argv=None) -> int:
@@ -25,7 +25,10 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
     ap.add_argument("--epochs", type=int, default=3, help="throughput: epochs per contender")
     ap.add_argument("--n-train", type=int, default=None,
-                    help="throughput: train images (default: all 55k; fewer for a quick look)")
+                    help="throughput: train images (default: all 55k; fewer for a quick look); "
+                         "fits: MNIST train images (default 10000)")
+    ap.add_argument("--fit-epochs", type=int, default=2,
+                    help="fits: each model's epochs (every stage's), cut to this many")
     ap.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (throughput, retrieval)")
     ap.add_argument("--cores", type=int, default=2, help="pipeline: snakemake --cores")
     ap.add_argument("--preset", default="quick", help="pipeline: preset to run (quick, smoke, ...)")
@@ -69,6 +72,10 @@ def main(argv=None) -> int:
             res = throughput.measure(p.x_train[:a.n_train], p.x_val, epochs=a.epochs, device=dev,
                                      threads=a.threads, with_pythae=with_pythae)
             rows += throughput.rows(res, dev)
+    if "fits" in parts:
+        from . import fits
+
+        rows += fits.run(REPO, a.mirror, a.threads, epochs=a.fit_epochs, n_train=a.n_train or 10000)
     if "retrieval" in parts:
         from . import retrieval
 
