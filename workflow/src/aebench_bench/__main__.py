@@ -76,6 +76,9 @@ def main(argv=None) -> int:
         from . import fits
 
         rows += fits.run(REPO, a.mirror, a.threads, epochs=a.fit_epochs, n_train=a.n_train or 10000)
+        if a.threads > 1:
+            rows += fits.side_by_side(REPO, a.mirror, a.threads, epochs=a.fit_epochs,
+                                      n_train=a.n_train or 10000)
     if "retrieval" in parts:
         from . import retrieval
 

@@ -211,3 +211,50 @@ def run(repo: Path, mirror: Path, threads: int, *, epochs: int = 2, n_train: int
         rows.append(Row(PART, f"median fit's fraction of peak (as is, {len(fracs)} kinds)", median,
                         "", f">= {MEDIAN_TARGET}", median >= MEDIAN_TARGET))
     return rows
+
+
+# --------------------------------------------------------------------------- threads per job
+
+
+def _fit_in_child(args) -> dict:
+    """One fit in a fresh process (multiprocessing's spawn): its own thread pool."""
+    spec_dict, data, out, threads, peak_cache = args
+    from aebench.spec import ModelSpec
+
+    return _fit(ModelSpec.from_dict(spec_dict), Path(data), Path(out), {}, threads,
+                Path(peak_cache))
+
+
+def side_by_side(repo: Path, mirror: Path, cores: int, *, model: str = "ae30", epochs: int = 2,
+                 n_train: int | None = 10000, log=print) -> list[Row]:
+    """The machine's ``cores`` spent two ways on the same fit: one job of ``cores`` threads, or
+    ``cores`` one-thread jobs side by side (what ``threads: {train: 1}`` makes Snakemake do).
+    Rows: each layout's work per second over all jobs, and the ratio."""
+    import multiprocessing as mp
+
+    cfg, raw_cfg = _config(repo, mirror, n_train)
+    spec = cfg.models[model]
+    if spec.needs:
+        raise SystemExit(f"{PART}: {model} needs {spec.needs}; pick a model that needs none")
+    spec_dict = _capped(spec.to_dict(), epochs)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = _prepare(raw_cfg, spec.dataset, tmp / "raw", tmp)
+        rate = {}
+        ctx = mp.get_context("spawn")
+        for jobs, threads in ((1, cores), (cores, 1)):
+            args = [(spec_dict, str(data), str(tmp / f"{jobs}x{threads}" / str(i)), threads,
+                     str(tmp / "peak")) for i in range(jobs)]
+            with ctx.Pool(jobs) as pool:
+                t0 = time.perf_counter()
+                res = pool.map(_fit_in_child, args)
+                wall = time.perf_counter() - t0
+            rate[jobs] = sum(r["flop"] for r in res) / wall / 1e9
+            log(f"{PART}: {model}, {jobs} job(s) of {threads} thread(s): "
+                f"{rate[jobs]:.1f} GFLOP/s over all jobs ({wall:.1f} s)")
+            rows.append(Row(PART, f"{model}, {jobs} job(s) of {threads} thread(s) side by side: "
+                                  "work per second", rate[jobs], "GFLOP/s"))
+    rows.append(Row(PART, f"{model}: {cores} one-thread jobs over one {cores}-thread job",
+                    rate[cores] / rate[1], "x"))
+    return rows
