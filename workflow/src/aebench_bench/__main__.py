@@ -75,7 +75,9 @@ def main(argv=None) -> int:
     if "fits" in parts:
         from . import fits
 
-        rows += fits.run(REPO, a.mirror, a.threads, epochs=a.fit_epochs, n_train=a.n_train or 10000)
+        # at the training threads the default config gives a job, as the pipeline fits
+        rows += fits.run(REPO, a.mirror, min(fits.train_threads(REPO), a.threads),
+                         epochs=a.fit_epochs, n_train=a.n_train or 10000)
         if a.threads > 1:
             rows += fits.side_by_side(REPO, a.mirror, a.threads, epochs=a.fit_epochs,
                                       n_train=a.n_train or 10000)

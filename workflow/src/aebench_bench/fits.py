@@ -121,6 +121,11 @@ def _config(repo: Path, mirror: Path, n_train: int | None):
     return aeconfig.load(cfg), cfg
 
 
+def train_threads(repo: Path) -> int:
+    """The threads the default config gives a training job."""
+    return int(yaml.safe_load((repo / "config.yaml").read_text())["threads"]["train"])
+
+
 def _prepare(cfg: dict, dataset: str, raw: Path, out: Path) -> Path:
     from aebench.datasets import prepare, save_prepared
 
