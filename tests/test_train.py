@@ -96,3 +96,18 @@ def test_weight_decay_shrinks_the_weights(digits):
     # decoupled decay (AdamW) shrinks every step by lr * wd = 1%: 3 epochs of ~19 steps take
     # 0.99**57 ~ 0.56 off the norm, 0.32 off its square, less what the gradients put back
     assert decayed < 0.7 * plain
+
+
+def test_fits_flush_denormal_floats_unless_told_not_to(monkeypatch):
+    """A denormal (1e-39) times 2 is 0 once set_determinism has run: the x86 flush flags are
+    on for the fit (late-training denormals cost tens of times a normal float's time)."""
+    from aebench import train
+
+    try:
+        train.set_determinism(0)
+        assert (torch.tensor([1e-39]) * 2).item() == 0.0
+        monkeypatch.setattr(train, "FLUSH_DENORMALS", False)
+        train.set_determinism(0)
+        assert (torch.tensor([1e-39]) * 2).item() == pytest.approx(2e-39, rel=1e-3)
+    finally:
+        torch.set_flush_denormal(True)

@@ -29,6 +29,8 @@ def main(argv=None) -> int:
                          "fits: MNIST train images (default 10000)")
     ap.add_argument("--fit-epochs", type=int, default=2,
                     help="fits: each model's epochs (every stage's), cut to this many")
+    ap.add_argument("--fit-preset", default="default",
+                    help="fits: the preset whose models' settings are fitted (default: config.yaml)")
     ap.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (throughput, retrieval)")
     ap.add_argument("--cores", type=int, default=2, help="pipeline: snakemake --cores")
     ap.add_argument("--preset", default="quick", help="pipeline: preset to run (quick, smoke, ...)")
@@ -77,7 +79,7 @@ def main(argv=None) -> int:
 
         # at the training threads the default config gives a job, as the pipeline fits
         rows += fits.run(REPO, a.mirror, min(fits.train_threads(REPO), a.threads),
-                         epochs=a.fit_epochs, n_train=a.n_train or 10000)
+                         epochs=a.fit_epochs, n_train=a.n_train or 10000, preset=a.fit_preset)
         if a.threads > 1:
             rows += fits.side_by_side(REPO, a.mirror, a.threads, epochs=a.fit_epochs,
                                       n_train=a.n_train or 10000)
