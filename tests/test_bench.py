@@ -131,3 +131,19 @@ def test_fits_part_fits_each_model_as_the_pipeline_does_with_its_epochs_cut(mirr
     assert not any("torch.multinomial" in r.measure for r in rows)
     cfg, _ = fits._config(ROOT, mirror, None)
     assert fits._has_rsm(cfg.models["text_ae10"]) and not fits._has_rsm(cfg.models["ae30"])
+
+
+def test_compare_claims_puts_two_runs_verdicts_and_effects_side_by_side(tmp_path):
+    from aebench_bench import compare_claims
+
+    cols = ["id", "ours", "difference", "verdict"]
+    pd.DataFrame([["E1.x", "a: 1 vs b: 2", "1 [0.5, 1.5] (n=3)", "PASS"],
+                  ["E2.y", "c: 0.1 (n=3)", None, "PASS"]], columns=cols).to_csv(
+        tmp_path / "a.csv", index=False)
+    pd.DataFrame([["E1.x", "a: 1 vs b: 1.1", "0.1 [-0.4, 0.6] (n=3)", "INCONCLUSIVE"],
+                  ["E3.z", "d", None, "FAIL"]], columns=cols).to_csv(tmp_path / "b.csv", index=False)
+    t = compare_claims.compare(tmp_path / "a.csv", tmp_path / "b.csv", ("fp32", "bf16")).set_index("claim")
+    assert list(t.index) == ["E1.x", "E2.y", "E3.z"]
+    assert t.loc["E1.x", "bf16 verdict"] == "INCONCLUSIVE" and not t.loc["E1.x", "same verdict"]
+    assert t.loc["E1.x", "fp32 effect"] == "1 [0.5, 1.5] (n=3)"
+    assert t.loc["E2.y", "fp32 effect"] == "c: 0.1 (n=3)" and t.loc["E2.y", "bf16 verdict"] == "-"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from _workflow import ROOT
 from aebench import nets
 from aebench.datasets.digits import prepare_digits
 from aebench.train import DivergenceError, TrainConfig, fit, set_determinism, validation_loss
@@ -111,3 +112,50 @@ def test_fits_flush_denormal_floats_unless_told_not_to(monkeypatch):
         assert (torch.tensor([1e-39]) * 2).item() == pytest.approx(2e-39, rel=1e-3)
     finally:
         torch.set_flush_denormal(True)
+
+
+def test_fp32_specs_are_unchanged_by_the_precision_setting():
+    """precision: fp32 (the default) is left out of a spec's dict, so no fitted run's params
+    change and nothing re-runs; bf16 is kept and read back."""
+    assert "precision" not in TrainConfig().to_dict()
+    bf16 = TrainConfig().over({"precision": "bf16"})
+    assert bf16.to_dict()["precision"] == "bf16" and TrainConfig(**bf16.to_dict()) == bf16
+    # a value the setting does not take is refused when the config is read (its schema)
+    import yaml
+
+    from aebench import config as aeconfig
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["training"]["precision"] = "fp16"
+    with pytest.raises(aeconfig.ConfigError, match="precision"):
+        aeconfig.load(cfg)
+
+
+def test_bf16_is_refused_where_the_device_would_emulate_it(digits, monkeypatch):
+    from aebench import train
+
+    monkeypatch.setattr(train, "native_bf16", lambda device: False)
+    m = nets.build("mlp", 64, hidden=[32], code_dim=8)
+    with pytest.raises(RuntimeError, match=r"precision: bf16 needs .* Set `precision: fp32`"):
+        fit(m, digits.x_train, digits.x_val, TrainConfig(epochs=1, precision="bf16"),
+            log=lambda s: None)
+
+
+def test_bf16_steps_train_fp32_weights_close_to_fp32s(digits, monkeypatch):
+    """On a CPU with native bf16 (else the autocast path is forced: it is the same code, only
+    slower): bf16 steps learn, the weights stay fp32, and the validation loss lands near the
+    fp32 run's."""
+    from aebench import train
+
+    monkeypatch.setattr(train, "native_bf16", lambda device: True)
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        set_determinism(0, threads=1)
+        m = nets.build("mlp", 64, hidden=[32], code_dim=8)
+        h = fit(m, digits.x_train, digits.x_val,
+                TrainConfig(epochs=15, batch_size=64, precision=precision), log=lambda s: None)
+        assert all(p.dtype == torch.float32 for p in m.parameters())
+        losses[precision] = [r["val_loss"] for r in h]
+    assert losses["bf16"][-1] < losses["bf16"][0]
+    assert losses["bf16"] != losses["fp32"]  # the steps did run in bf16
+    assert abs(min(losses["bf16"]) / min(losses["fp32"]) - 1) < 0.05

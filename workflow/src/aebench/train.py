@@ -72,6 +72,9 @@ def set_determinism(seed: int, threads: int | None = None) -> None:
 
 
 def reconstruction_loss(xhat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    if xhat.dtype != x.dtype:  # a bf16 step's output: the loss is taken in the data's fp32
+        with torch.autocast(xhat.device.type, enabled=False):
+            return reconstruction_loss(xhat.to(x.dtype), x, kind)
     if kind == "bce":
         return F.binary_cross_entropy(xhat, x)
     if kind == "mse":
@@ -117,7 +120,7 @@ def autoencoder_objective(model, x, cfg: TrainConfig, *, corrupt=None,
 def classification_objective(model, batch, cfg: TrainConfig) -> torch.Tensor:
     """Cross-entropy of the logits ``model(x)`` against the labels (fine-tuning, E6)."""
     x, y = batch
-    return F.cross_entropy(model(x), y)
+    return F.cross_entropy(model(x).float(), y)  # fp32 logits: a bf16 step's loss in fp32
 
 
 # --------------------------------------------------------------------------- loop
@@ -146,6 +149,36 @@ def classification_validation_loss(model, val, cfg: TrainConfig) -> float:
     for i in range(0, len(x), 4096):
         total += F.cross_entropy(model(x[i:i + 4096]), y[i:i + 4096], reduction="sum").item()
     return total / len(x)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """``device`` computes bfloat16 products in hardware (elsewhere they are emulated, slower
+    than fp32): a GPU that says so, or a CPU with avx512_bf16 or amx_bf16 (x86) or bf16
+    (arm64) among its /proc/cpuinfo flags."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    flags = {f for line in text.splitlines() if line.lower().startswith(("flags", "features"))
+             for f in line.split(":", 1)[1].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def precision_context(cfg: TrainConfig, device: torch.device, name: str):
+    """The training step's autocast (``precision: bf16``), or nothing; refuses bf16 where the
+    device would emulate it."""
+    import contextlib
+
+    if cfg.precision == "fp32":
+        return contextlib.nullcontext()
+    if not native_bf16(device):
+        raise RuntimeError(
+            f"[{name}] precision: bf16 needs a device that computes bfloat16 natively (a GPU, "
+            f"or a CPU with avx512_bf16 or amx_bf16); {device.type} here has none and would "
+            f"be slower than fp32. Set `precision: fp32` (the default) in `training:`.")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def _make_optimizer(model, cfg: TrainConfig, device: torch.device):
@@ -230,8 +263,10 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
     stopping = EarlyStopping(model, cfg.patience)
     n = len(x_train[0]) if isinstance(x_train, tuple) else len(x_train)
+    amp = precision_context(cfg, device, name)
     log(f"[{name}] training on {device}: {n} samples, batch {cfg.batch_size}, "
-        f"up to {cfg.epochs} epochs, lr {cfg.lr}")
+        f"up to {cfg.epochs} epochs, lr {cfg.lr}"
+        + ("" if cfg.precision == "fp32" else f", {cfg.precision} steps"))
     loop = EpochLoop(checkpoint, name=name, n=n, batch_size=cfg.batch_size, epochs=cfg.epochs,
                      shuffle=gen, device=device, log=log,
                      parts={"model": model, "optimizer": opt, "scheduler": sched,
@@ -241,7 +276,8 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
             model.train()
             for idx in loop.batches():
                 xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
-                loss = objective(model, xb, cfg)
+                with amp:  # forward (and so backward) in bf16 when asked; validation in fp32
+                    loss = objective(model, xb, cfg)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -49,6 +49,12 @@ class Variant:
     applies: Callable  # (ModelSpec) -> bool
     setup: Callable  # () -> context manager: the variant in force inside it
     before: bool = False  # True: the code a speed fix replaced (as-is is the fix)
+    alter: Callable | None = None  # (spec dict) -> spec dict: a setting the variant changes
+
+
+@contextmanager
+def _nothing():
+    yield
 
 
 @contextmanager
@@ -95,13 +101,21 @@ def _has_rsm(spec) -> bool:
     return rbm is not None and rbm.bottom == "softmax"
 
 
-VARIANTS = (Variant("before: denormals kept", lambda spec: True, _denormals_kept, before=True),
+def _bf16_applies(spec) -> bool:
+    import torch
+
+    from aebench.train import native_bf16
+
+    return spec.train is not None and native_bf16(torch.device("cpu"))
+
+
+def _bf16(d: dict) -> dict:
+    return {**d, "train": {**d["train"], "precision": "bf16"}}
+
+
+VARIANTS = (Variant("bf16", _bf16_applies, _nothing, alter=_bf16),
+            Variant("before: denormals kept", lambda spec: True, _denormals_kept, before=True),
             Variant("before: torch.multinomial", _has_rsm, _old_rsm_sampler, before=True))
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def _capped(d, epochs: int):
@@ -195,8 +209,9 @@ def run(repo: Path, mirror: Path, threads: int, *, epochs: int = 2, n_train: int
                 if not v.applies(spec):
                     continue
                 out = tmp / v.name.replace(" ", "_").replace(":", "") / name
+                fitted = ModelSpec.from_dict(v.alter(spec.to_dict())) if v.alter else spec
                 with v.setup():  # the stack a classifier starts from is the as-is one
-                    r = _fit(spec, data[spec.dataset], out, {d: done[d] for d in spec.needs},
+                    r = _fit(fitted, data[spec.dataset], out, {d: done[d] for d in spec.needs},
                              threads, peak_cache)
                 key = f"{name} ({v.name})"
                 log(f"{PART}: {key}: {r['flop'] / 1e9:.1f} GFLOP in {r['loop_seconds']:.1f} s "
