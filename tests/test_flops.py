@@ -187,3 +187,14 @@ def test_a_stack_trained_while_counted_has_the_same_weights(init):
         assert len(tally.loops) == (2 if counted else 0)
         weights.append(m.stack.weights + m.stack.biases)
     assert all(torch.equal(a, b) for a, b in zip(*weights))
+
+
+def test_before_jobs_measures_the_cpu_where_auto_finds_no_gpu(tmp_path, monkeypatch):
+    """`gpu: 1` on a machine whose torch sees no GPU (a scheduling count, not a device): the
+    pre-run peak is the CPU's, as the fits' `device: auto` resolves, instead of a crash."""
+    from aebench import peak
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(peak, "measure", lambda device, *a, **k: 42.0 if str(device) == "cpu" else 1 / 0)
+    assert peak.before_jobs(tmp_path, 1, "auto", log=lambda m: None) == 42.0
+    assert peak.cache_file(tmp_path, peak.cpu_model(), 1).is_file()

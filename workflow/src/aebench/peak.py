@@ -112,7 +112,12 @@ def sgemm_peak(cache: str | Path, device="cpu", threads: int | None = None, log=
 def before_jobs(cache: str | Path, threads: int, device: str = "cpu", log=print) -> float:
     """The peak the run's fits will read, measured now if this machine has none cached (the
     pipeline calls it before any job starts). A cached CPU value is read without importing
-    torch, so a run on a known machine starts as fast as before."""
+    torch, so a run on a known machine starts as fast as before. ``auto``: the GPU where torch
+    sees one (as the fits resolve it), else the CPU."""
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         path = cache_file(cache, cpu_model(), threads)
         if path.is_file():
