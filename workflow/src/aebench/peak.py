@@ -22,15 +22,24 @@ REPEATS = 5
 MIN_SECONDS = 1.0  # of warm-up, then of products timed
 
 
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
 def cpu_model() -> str:
     """This machine's processor, as /proc/cpuinfo names it. Float results are reproducible on
     one kind of CPU only (another may take other SIMD paths), so each attempt records it."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                platform.processor() or platform.machine())
+    return next((line.split(":", 1)[1].strip() for line in _cpuinfo()
+                 if line.startswith("model name")), platform.processor() or platform.machine())
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (x86 ``flags``, arm64 ``Features``) from /proc/cpuinfo."""
+    return {f for line in _cpuinfo() if line.lower().startswith(("flags", "features"))
+            for f in line.split(":", 1)[1].split()}
 
 
 def device_name(device) -> str:

@@ -155,15 +155,11 @@ def native_bf16(device: torch.device) -> bool:
     """``device`` computes bfloat16 products in hardware (elsewhere they are emulated, slower
     than fp32): a GPU that says so, or a CPU with avx512_bf16 or amx_bf16 (x86) or bf16
     (arm64) among its /proc/cpuinfo flags."""
+    from .peak import cpu_flags
+
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    try:
-        text = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    flags = {f for line in text.splitlines() if line.lower().startswith(("flags", "features"))
-             for f in line.split(":", 1)[1].split()}
-    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def precision_context(cfg: TrainConfig, device: torch.device, name: str):

@@ -19,7 +19,7 @@ stream for a replaced sampler).
 
 from __future__ import annotations
 
-import json
+import statistics
 import tempfile
 import time
 from contextlib import contextmanager
@@ -162,6 +162,7 @@ def _prepare(cfg: dict, dataset: str, raw: Path, out: Path) -> Path:
 def _fit(spec, data: Path, out: Path, deps: dict, threads: int, peak_cache: Path) -> dict:
     import pandas as pd
 
+    from aebench.flops import read_cost
     from aebench.runs import fit_run
 
     t0 = time.perf_counter()
@@ -169,7 +170,7 @@ def _fit(spec, data: Path, out: Path, deps: dict, threads: int, peak_cache: Path
             peak_cache=peak_cache)
     wall = time.perf_counter() - t0
 
-    cost = json.loads((out / "cost.json").read_text())
+    cost = read_cost(out)
     try:  # a stack's history is its last layer's (or empty): what there is, is compared
         val = pd.read_csv(out / "history.csv")["val_loss"].tolist()
     except (pd.errors.EmptyDataError, KeyError):
@@ -235,8 +236,7 @@ def run(repo: Path, mirror: Path, threads: int, *, epochs: int = 2, n_train: int
                 rows.append(Row(PART, f"{key}: largest relative change of a validation loss",
                                 diff, ""))
     if fracs:
-        median = sorted(fracs)[len(fracs) // 2] if len(fracs) % 2 else (
-            sum(sorted(fracs)[len(fracs) // 2 - 1:len(fracs) // 2 + 1]) / 2)
+        median = statistics.median(fracs)
         rows.append(Row(PART, f"median fit's fraction of peak (as is, {len(fracs)} kinds)", median,
                         "", f">= {MEDIAN_TARGET}", median >= MEDIAN_TARGET))
     return rows
