@@ -1,4 +1,5 @@
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -38,7 +39,8 @@ except aeconfig.ConfigError as e:
 # A published run's finished experiments are copied back (rule restore_experiment), not re-run.
 RESTORE_FROM = config.get("restore_from")
 try:
-    RESTORED = restore.restorable(RESTORE_FROM, CFG) if RESTORE_FROM else []
+    RESTORED = (restore.restorable(RESTORE_FROM, CFG, config.get("restore_changed_code", False),
+                                   warn=logger.warning) if RESTORE_FROM else [])
 except aeconfig.ConfigError as e:
     raise WorkflowError(str(e)) from None
 # ... and the published evaluations and fits that nothing left to run needs again (rules
@@ -64,8 +66,9 @@ config["_front"] = frontpage.front_page(
 
 
 def one_of(names):
-    """Regex matching exactly these names (never empty)."""
-    return "|".join(names) if names else "(?!x)x"
+    """Regex matching exactly these names (never empty); each is escaped, so a '.' in a name
+    matches only a '.'."""
+    return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
 
 
 wildcard_constraints:

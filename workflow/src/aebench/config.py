@@ -95,6 +95,9 @@ def _message(e) -> tuple[str, tuple]:
             return f"unknown key '{key}' in {where}{hint}", (*path, key)
     if e.validator == "enum":
         return f"{where}: {e.instance!r} is not one of {e.validator_value}", path
+    if "propertyNames" in e.schema_path:  # a name that becomes a directory (settings.NAME_PATTERN)
+        return (f"{where}: the name {e.instance!r} is refused: it names a directory, so use letters, "
+                "digits, '_', '.' and '-', starting with a letter or digit, without '..'"), (*path, e.instance)
     return f"{where}: {e.message}", path
 
 

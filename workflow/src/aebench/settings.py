@@ -123,6 +123,10 @@ class Threads:
     baseline: int = setting(minimum=1)  # everything else (PCA, LSA, experiments)
 
 
+# What a model's or a publication's name may be: it names a directory under results/.
+NAME_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
 @dataclass
 class ModelEntry:
     """``models.<name>``; each kind parses its own ``params`` (aebench.kinds)."""
@@ -141,6 +145,9 @@ class Settings:
     restore_from: str | None = setting(None, description=(
         "a published run (python -m aebench.publish); its finished experiments are copied, "
         "not re-run"))
+    restore_changed_code: bool = setting(False, description=(
+        "restore_from a run whose manifest lists training code changed since its fits "
+        "(training_code_changed_since), with a warning; false: refuse it"))
     image_dataset: str = "mnist"  # enum: the registered image datasets
     text_dataset: str = "20news"  # enum: the registered text datasets
     datasets: dict[str, SplitSizes]  # properties: the registered datasets
@@ -153,7 +160,9 @@ class Settings:
         "SLURM GPU type for training jobs (--gpus=<model>:1); null = any"))
     threads: Threads
     training: TrainConfig
-    models: dict[str, ModelEntry] = setting(minProperties=1)
+    # a model's name becomes a directory (results/runs/<name>) and part of a wildcard regex:
+    # letters, digits, '_', '.', '-', never '..' nor a leading dot or dash
+    models: dict[str, ModelEntry] = setting(minProperties=1, propertyNames={"pattern": NAME_PATTERN})
     experiments: dict  # properties: each experiment's Params (aebench.experiments)
 
     @classmethod

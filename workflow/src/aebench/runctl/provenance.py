@@ -16,8 +16,8 @@ from . import ledger
 
 # Keys that say where and how fast a run goes, not what it computes: a published run restores
 # into a config that differs only in these.
-RUNTIME_KEYS = ("data_mirror", "allow_download", "restore_from", "device", "gpu", "gpu_model",
-                "threads")
+RUNTIME_KEYS = ("data_mirror", "allow_download", "restore_from", "restore_changed_code", "device",
+                "gpu", "gpu_model", "threads")
 # The code a finished fit depends on: if any of it changed after the run's commit, the
 # published numbers are not those of the code now checked in (the manifest says so). Git
 # pathspecs: the whole package but what only judges, plots or manages runs, so a module added

@@ -34,9 +34,11 @@ than one machine's life keeps them too.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -46,22 +48,33 @@ import pandas as pd
 
 from .. import config as aeconfig
 from .. import paths
+from ..claims import CLAIMS_DIR
 from ..flops import COST_FILE
 from ..experiments import PREVIEW
+from ..settings import NAME_PATTERN
 from . import ledger, provenance
 from .costs import busy_hours, carry_over, cpus, experiment_costs, fraction_of_peak, job_costs
 from .costs import job_spans, merge
 from .costs import sessions, stamp, unstamp
 from .jobs import dag, load_config
-from .restore import MANIFEST, preview_keys, write_preview
-from .survey import adopt, estimate, survey
+from .restore import MANIFEST, preview_keys, symlinks, write_preview
+from .survey import adopt, estimate, foreign, survey
 
 SMALL_BYTES = 2_000_000  # no single published file is larger (the report may be, and is kept)
+
+
+class PublishError(ValueError):
+    """What publish refuses to do: the message names the cause and the fix."""
 
 
 def _copy(src: Path, dst: Path) -> bool:
     if not src.exists():
         return False
+    # a symbolic link (a figure pointing at a private file) would leak what it points to
+    links = ([src] if src.is_symlink() else []) + (symlinks(src) if src.is_dir() else [])
+    if links:
+        raise PublishError(f"{links[0]} is a symbolic link; a publication holds plain "
+                           "files only: replace the link with the file it points to")
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
         if dst.exists():
@@ -72,18 +85,75 @@ def _copy(src: Path, dst: Path) -> bool:
     return True
 
 
+def check_name(name: str) -> None:
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise PublishError(f"the name {name!r} is refused: it names a directory under "
+                           "results/published, so use letters, digits, '_', '.' and '-', starting "
+                           "with a letter or digit, without '..'")
+
+
+def check_destination(root, dest) -> None:
+    """``dest`` (``--to``) must be a folder of its own under a ``results/published``, and
+    neither the run nor anything it holds outside ``results/published``."""
+    root, dest = Path(root).resolve(), Path(dest).resolve()
+    if not any(p.name == "published" and p.parent.name == paths.RESULTS for p in dest.parents):
+        raise PublishError(f"--to {dest} is not under a {paths.RESULTS}/published folder; "
+                           f"give {paths.RESULTS}/published/NAME (or leave --to out)")
+    _check_not_the_run(root, dest)
+
+
+def _check_not_the_run(root: Path, dest: Path) -> None:
+    root, dest = root.resolve(), dest.resolve()
+    published = root / paths.RESULTS / "published"
+    if dest == root or dest in root.parents or (
+            dest.is_relative_to(root / paths.RESULTS) and not dest.is_relative_to(published)) \
+            or dest == published:
+        raise PublishError(f"{dest} is the run or part of what it publishes; publish to "
+                           f"{paths.RESULTS}/published/NAME")
+
+
+def read_old(dest: Path, cfg: aeconfig.Config, force: bool) -> dict:
+    """The publication already at ``dest`` (updated in place when it is this run's), or {}:
+    one made with another config, or a folder that is no publication, is refused (``force``:
+    removed, and the publication starts afresh: no job of the old one is kept)."""
+    if not dest.exists() or not any(dest.iterdir()):
+        return {}
+    f = dest / MANIFEST
+    try:
+        old = json.loads(f.read_text())
+        if not isinstance(old, dict):
+            raise ValueError("not a JSON object")
+        why = (None if old.get("config_hash") == provenance.config_hash(cfg.raw) else
+               f"it was published with another config (hash {old.get('config_hash')}, this one "
+               f"{provenance.config_hash(cfg.raw)})")
+    except (OSError, ValueError) as e:
+        why = f"its {f} is unreadable ({type(e).__name__}: {e})"
+    if why is None:
+        return old
+    if not force:
+        raise PublishError(f"{dest} already holds something else: {why}; pick another "
+                           "name, or pass --force to replace that publication wholly")
+    shutil.rmtree(dest)
+    return {}
+
+
 def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = None,
-            repo=None, preset: str = "default") -> dict:
-    """Copy what ``root``'s run has finished into ``dest``; returns the manifest."""
+            repo=None, preset: str = "default", config_files=(), force: bool = False) -> dict:
+    """Copy what ``root``'s run has finished into ``dest``; returns the manifest.
+    ``config_files``: the config files the run was given (their sha256 go in the manifest).
+    Refused (:class:`PublishError`): a finished fit made with another spec than ``cfg``
+    gives, a ``dest`` holding another publication (unless ``force``) or holding the run."""
     root, dest = Path(root), Path(dest)
     repo = Path(repo) if repo is not None else Path(__file__).resolve().parents[4]
+    _check_not_the_run(root, dest)
     jobs, per_exp = dag(root, cfg, cores)
     locked = survey(root, jobs)
+    if (odd := foreign(root, jobs, cfg)):
+        raise PublishError(f"{len(odd)} finished fit(s) hold another spec than this config "
+                           f"gives (e.g. {odd[0]}): pass the --configfile/--config flags given to "
+                           "snakemake")
+    old = read_old(dest, cfg, force)
     dest.mkdir(parents=True, exist_ok=True)
-    try:
-        old = json.loads((dest / MANIFEST).read_text())
-    except (OSError, ValueError):
-        old = {}
 
     jobs_df = carry_over(job_costs(root, jobs), dest / "jobs.csv",
                          old.get("machine", {}).get("cpu"))
@@ -122,16 +192,18 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
                                    "same": _sha(here) == first["sha256"]}
             _copy(here, there)
 
-    jobs_df.assign(start=jobs_df["start"].map(stamp), end=jobs_df["end"].map(stamp)).to_csv(
-        dest / "jobs.csv", index=False)
+    _write(dest / "jobs.csv", jobs_df.assign(start=jobs_df["start"].map(stamp),
+                                             end=jobs_df["end"].map(stamp)).to_csv(index=False))
     costs = experiment_costs(jobs_df, per_exp)
     # a complete experiment keeps the CPUs it was computed on, though a model it shares with
     # an unfinished one (E2's pca30, E1's too) is fitted again on a later machine
     for e, was in old.get("experiments", {}).items():
         if was.get("complete") and complete.get(e):
             costs.loc[costs["experiment"] == e, "cpu"] = was.get("cpus") or old["machine"]["cpu"]
-    costs.to_csv(dest / "costs.csv", index=False)
+    _write(dest / "costs.csv", costs.to_csv(index=False))
 
+    # the claims the run's checkout judges with (this one's, when the run has no checkout)
+    claims_dir = root / "workflow/claims" if (root / "workflow/claims").is_dir() else CLAIMS_DIR
     finished = jobs["gather"].state == "done"
     if finished:
         for f in (paths.CLAIMS, paths.CLAIMS_MD, paths.SUMMARY, paths.LEARNING_CURVES):
@@ -166,6 +238,10 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         "data_first": data_first,
         "data_checks": data_checks,
         "config_hash": provenance.config_hash(cfg.raw),
+        # pre-registration: the claims judged and the config files given, as they were
+        "sha256": {"claims": _hashes(claims_dir.parents[1], sorted(claims_dir.glob("*.yaml"))),
+                   "config": _hashes(root, [root / "config.yaml", *(
+                       root / f if (root / f).exists() else Path(f) for f in config_files)])},
         "config": {k: v for k, v in cfg.raw.items() if not k.startswith("_")},
         "seeds": cfg.seeds,
         "full_data": _full_data(dest),
@@ -195,14 +271,37 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         "snakemake_running": locked,
         "published_at": stamp(time.time()),
     }
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    (dest / "progress.md").write_text(progress(manifest, costs))
+    _write(dest / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    _write(dest / "progress.md", progress(manifest, costs))
     big = [str(p.relative_to(dest)) for p in dest.rglob("*")
            if p.is_file() and p.stat().st_size > SMALL_BYTES and p.name != "report.html"]
     if big:
         raise SystemExit(f"publish: {', '.join(big)} over {SMALL_BYTES // 10**6} MB: only small "
                          "files belong under results/published/")
     return manifest
+
+
+def _write(path: Path, text: str) -> None:
+    """Write whole or not at all: a temporary file renamed over ``path`` (a publish killed
+    mid-write leaves the previous file)."""
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _hashes(root: Path, files) -> dict[str, str]:
+    """file (relative to ``root`` where under it, else absolute) -> its sha256; a file that is not there is
+    an error, not a gap in the record."""
+    out = {}
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError as e:
+            raise PublishError(f"cannot read {f} to record its sha256 ({e})") from None
+        p = Path(f).resolve()
+        out[str(p.relative_to(root.resolve()) if p.is_relative_to(root.resolve()) else p)] = digest
+    return out
 
 
 def _sha(manifest: Path) -> str | None:
@@ -261,17 +360,22 @@ def main(argv=None) -> int:
     ap.add_argument("--config", "-C", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                     help="the --config overrides passed to snakemake")
     ap.add_argument("--cores", "-c", type=int, help="cores the run uses, for the estimate")
+    ap.add_argument("--force", action="store_true",
+                    help="replace wholly a publication of NAME made with another config")
     args = ap.parse_args(argv)
-    try:
-        cfg = load_config(args.directory, args.configfile, args.config)
-    except (aeconfig.ConfigError, OSError, ValueError) as e:
-        print(f"aebench.publish: {e}", file=sys.stderr)
-        return 2
     dest = Path(args.to) if args.to else Path(args.directory) / paths.RESULTS / "published" / args.name
     # the preset is the config file from workflow/presets, if one was given
     preset = next((Path(f).stem for f in args.configfile if Path(f).parent.name == "presets"),
                   "default")
-    m = publish(args.directory, dest, args.name, cfg, cores=args.cores, preset=preset)
+    try:  # PublishError is a ValueError
+        check_name(args.name)
+        check_destination(args.directory, dest)
+        cfg = load_config(args.directory, args.configfile, args.config)
+        m = publish(args.directory, dest, args.name, cfg, cores=args.cores, preset=preset,
+                    config_files=args.configfile, force=args.force)
+    except (aeconfig.ConfigError, OSError, ValueError) as e:
+        print(f"aebench.publish: {e}", file=sys.stderr)
+        return 2
     print((dest / "progress.md").read_text())
     print(f"published to {dest}")
     return 0 if m["jobs_total"] else 1

@@ -11,38 +11,109 @@ when a publication writes a preview.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as aeconfig
 from .. import paths
 from ..experiments import EVALUATION_FILES, EXPERIMENTS, PREVIEW
-from .provenance import RUNTIME_KEYS, config_hash
+from .provenance import RUNTIME_KEYS, config_hash, training_code_state
 
 MANIFEST = "manifest.json"
 FIT_FILES = ("run.json", "metrics.json")  # a published fit has these (history.csv if it trains)
 
 
-def restorable(directory, cfg: aeconfig.Config) -> list[str]:
-    """The enabled experiments a published run holds complete; it must have been made with
-    this config (up to :data:`RUNTIME_KEYS`), or its numbers would not be this run's."""
+def _refuse(msg: str):
+    return aeconfig.ConfigError(f"restore_from: {msg}", ("restore_from",))
+
+
+def read_manifest(directory) -> dict:
+    """A publication's manifest, checked for the shape restore reads; anything else (no such
+    directory, no file, truncated JSON, another shape) is one error naming the file."""
     d = Path(directory)
+    if not d.is_dir():
+        raise _refuse(f"{d} is not a directory; give a directory written by python -m aebench.publish")
+    f = d / MANIFEST
     try:
-        m = json.loads((d / MANIFEST).read_text())
+        m = json.loads(f.read_text())
     except (OSError, ValueError) as e:
-        raise aeconfig.ConfigError(f"restore_from: {d} holds no readable {MANIFEST} ({e}); give a "
-                                   "directory written by python -m aebench.publish",
-                                   ("restore_from",)) from None
+        raise _refuse(f"{f} is not readable JSON ({type(e).__name__}: {e}); give a directory "
+                      "written by python -m aebench.publish, or publish the run again") from None
+    exps = m.get("experiments") if isinstance(m, dict) else None
+    if not (isinstance(m, dict) and isinstance(m.get("config_hash"), str) and isinstance(exps, dict)
+            and all(isinstance(v, dict) for v in exps.values())
+            and isinstance(m.get("training_code_changed_since", []), list)):
+        raise _refuse(f"{f} is not a manifest of python -m aebench.publish (it lacks config_hash or "
+                      "experiments, or they have another shape); publish the run again")
+    return m
+
+
+def symlinks(directory) -> list[Path]:
+    """The symbolic links under ``directory``: a publication holds none (one would make a copy
+    read a file outside it, a private one perhaps)."""
+    out = []
+    for here, dirs, files in os.walk(directory):
+        out += [Path(here, n) for n in dirs + files if Path(here, n).is_symlink()]
+    return sorted(out)
+
+
+def restorable(directory, cfg: aeconfig.Config, changed_code_ok: bool = False,
+               warn=print) -> list[str]:
+    """The enabled experiments a published run holds complete; it must have been made with
+    this config (up to :data:`RUNTIME_KEYS`), or its numbers would not be this run's, with
+    the training code its fits ran (the manifest's ``training_code_changed_since`` empty;
+    ``changed_code_ok``: say so with ``warn`` and go on), and hold no symbolic link."""
+    d = Path(directory)
+    m = read_manifest(d)
+    if (links := symlinks(d)):
+        raise _refuse(f"{d} holds symbolic links ({', '.join(map(str, links[:3]))}); a publication "
+                      "holds plain files only: replace them with the files, or publish again")
     if m.get("config_hash") != config_hash(cfg.raw):
         theirs = m.get("config", {})
+        theirs = theirs if isinstance(theirs, dict) else {}
         diff = sorted(k for k in set(theirs) | set(cfg.raw) if k not in RUNTIME_KEYS
                       and not k.startswith("_") and theirs.get(k) != cfg.raw.get(k))
         raise aeconfig.ConfigError(
             f"restore_from: {d} was made with another config (it differs in: {', '.join(diff)}); "
             "pass the config flags that run was made with, or leave restore_from out",
             ("restore_from",))
+    # the list the publishing checkout made, and what changed here since the run's first commit
+    here = Path(__file__).resolve().parents[4]
+    changed = list(m.get("training_code_changed_since") or [])
+    if isinstance(m.get("commit"), str) and m["commit"]:
+        changed += [f for f in training_code_state(here, here, m["commit"])[1] if f not in changed]
+    if changed:
+        msg = (f"{d} was trained with code that has changed since (training_code_changed_since: "
+               f"{', '.join(map(str, changed))})")
+        if not changed_code_ok:
+            raise _refuse(f"{msg}: its fits are not what this code trains. Leave restore_from out, "
+                          "or set restore_changed_code: true to copy them back all the same")
+        warn(f"warning: restore_from: {msg}; copied back all the same (restore_changed_code: true)")
     return [e for e in cfg.enabled if m["experiments"].get(e, {}).get("complete")
             and (d / Path(paths.metrics(e)).relative_to(paths.RESULTS)).exists()]
+
+
+def copy_back(pairs, log) -> None:
+    """What the restore rules do: copy each published (source, destination), a file or a
+    folder, in Python (no shell reads the paths), refusing symbolic links; ``log`` is the
+    rule's log file."""
+    lines = []
+    for src, dst in pairs:
+        src, dst = Path(src), Path(dst)
+        links = ([src] if src.is_symlink() else []) + (symlinks(src) if src.is_dir() else [])
+        if links:
+            raise ValueError(f"restore_from: {links[0]} is a symbolic link; a publication holds "
+                             "plain files only: replace it with the file, or publish again")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, copy_function=shutil.copyfile)
+        else:
+            shutil.copyfile(src, dst)
+        lines.append(f"restored {dst} from {src}")
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    Path(log).write_text("\n".join(lines) + "\n")
 
 
 def preview_keys(cfg: aeconfig.Config) -> dict[str, set[str]]:
