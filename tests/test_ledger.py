@@ -43,3 +43,24 @@ def test_an_attempt_killed_without_warning_leaves_its_record(tmp_path):
     rec = json.loads((d / "attempt0.json").read_text())
     assert rec["status"] == "running"  # never finished, but its time so far is kept
     assert 0.5 < rec["wall_seconds"] <= 2.5 and rec["cpu_seconds"] > 0.3
+
+
+def test_a_final_record_that_cannot_be_written_fails_no_finished_job(tmp_path, monkeypatch, capsys):
+    """Disk full at the end: the finished job stands (its checkpoint is already cleared, and a
+    failed job's output is deleted), the last periodic record stays, and the log says so."""
+    import pathlib
+
+    d = tmp_path / "job"
+    real = pathlib.Path.write_text
+    finished = []
+
+    def full_disk(self, *a, **k):
+        if finished:
+            raise OSError(28, "No space left on device")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    with ledger.attempt(d, fresh=True):
+        finished.append(True)
+    assert json.loads((d / "attempt0.json").read_text())["status"] == "running"
+    assert "No space left on device" in capsys.readouterr().err

@@ -190,3 +190,96 @@ def test_restore_refuses_training_code_changed_since_unless_told(tmp_path):
     warned = []
     assert restore.restorable(dest, cfg, changed_code_ok=True, warn=warned.append) == []
     assert len(warned) == 1 and "train.py" in warned[0]
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _saved_checkpoint(tmp_path, monkeypatch, version: dict, lines: list):
+    from aebench import checkpoint_key
+
+    monkeypatch.setattr(checkpoint_key, "code_version", lambda: dict(version))
+    data = tmp_path / "d.npz"
+    data.write_bytes(b"data")
+    return checkpoint_key.for_run(tmp_path / "ck", {"name": "ae"}, 0, data, {}, device="cpu",
+                                  threads=1, log=lines.append)
+
+
+@pytest.mark.parametrize("change, said", [({"code": "1111"}, "other training code (0000, now 1111)"),
+                                          ({"torch": "9.9"}, "another torch version (2.0, now 9.9)")])
+def test_a_checkpoint_from_other_code_or_another_torch_is_discarded(tmp_path, monkeypatch, change, said):
+    lines = []
+    first = {"code": "0000", "torch": "2.0"}
+    _saved_checkpoint(tmp_path, monkeypatch, first, lines).stage("fit").save({"epoch": 3})
+    again = _saved_checkpoint(tmp_path, monkeypatch, first, lines)
+    assert again.has_saved() and again.stage("fit").load() == {"epoch": 3}  # same code: resumed
+    later = _saved_checkpoint(tmp_path, monkeypatch, {**first, **change}, lines)
+    assert not later.has_saved() and later.stage("fit").load() is None
+    assert any("discarding" in s and said in s for s in lines), lines
+
+
+def test_the_code_version_covers_the_training_code_and_torch():
+    import torch
+
+    from aebench import checkpoint_key
+
+    names = {p.relative_to(checkpoint_key.PACKAGE.parents[1]).as_posix() for p in checkpoint_key.training_files()}
+    assert {"src/aebench/train.py", "src/aebench/checkpoint.py", "scripts/fit.py"} <= names
+    assert not any(n.startswith(("src/aebench/runctl/", "src/aebench/experiments/")) for n in names)
+    assert checkpoint_key.code_version()["torch"] == torch.__version__
+
+
+def test_sigint_saves_and_stops_like_sigterm(tmp_path):
+    """Ctrl-C inside a training loop: the loop's next check saves, then stops."""
+    import os
+    import signal
+    import time
+
+    from aebench.checkpoint import Checkpointer, Interrupted
+
+    lines = []
+    ck = Checkpointer(tmp_path / "ck", "key", log=lines.append).stage("fit")
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(Interrupted, match="stopped by SIGINT at epoch 2"):
+        with ck.on_sigterm(), ck.deferring():
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 5
+            while not ck.stop_requested and time.monotonic() < deadline:
+                time.sleep(0.001)
+            ck.stop({"epoch": 2}, "epoch 2")
+    assert signal.getsignal(signal.SIGINT) == previous  # put back
+    assert Checkpointer(tmp_path / "ck", "key", log=lines.append).stage("fit").load() == {"epoch": 2}
+
+
+def test_a_resumed_run_counts_the_training_seconds_of_its_earlier_attempts(tmp_path, monkeypatch):
+    from aebench import checkpoint as ckmod
+
+    # attempt 1: created, saved 30 s later; attempt 2: created, saved 12.5 s later; two more created
+    clock = iter([100.0, 130.0, 500.0, 512.5, 900.0, 901.0])
+    monkeypatch.setattr(ckmod.time, "monotonic", lambda: next(clock))
+    first = ckmod.Checkpointer(tmp_path / "ck", "key", log=lambda s: None)
+    assert first.earlier_seconds == 0.0
+    first.stage("fit").save({"epoch": 1})
+    second = ckmod.Checkpointer(tmp_path / "ck", "key", log=lambda s: None)
+    assert second.earlier_seconds == 30.0
+    second.stage("fit").save({"epoch": 2})  # 12.5 s into attempt 2
+    assert ckmod.Checkpointer(tmp_path / "ck", "key", log=lambda s: None).earlier_seconds == 42.5
+    # another run's checkpoints (another key) bring no seconds
+    assert ckmod.Checkpointer(tmp_path / "ck", "other", log=lambda s: None).earlier_seconds == 0.0
+
+
+def test_fit_run_adds_the_earlier_attempts_seconds(tmp_path, monkeypatch):
+    from aebench.checkpoint import Checkpointer
+    from aebench.datasets import save_prepared
+    from aebench.datasets.digits import prepare_digits
+    from aebench.kinds import parse_model
+    from aebench.runs import fit_run
+
+    data = tmp_path / "digits.npz"
+    save_prepared(data, prepare_digits()[0], 1 / 16, {})
+    spec = parse_model("m", {"kind": "autoencoder", "params": {"hidden": [8], "code_dim": 2},
+                             "train": {"epochs": 1, "batch_size": 256}}, "digits", {})
+    monkeypatch.setattr(Checkpointer, "earlier_seconds", property(lambda self: 1000.0))
+    m = fit_run(spec, data, 0, tmp_path / "run", device="cpu", checkpoint_dir=tmp_path / "ck",
+                log=lambda s: None)
+    assert 1000.0 <= m["train_seconds"] < 1100.0

@@ -15,8 +15,10 @@ nothing, so a loop has no checkpoint branches) and then
 - on a matching checkpoint, resume from it, so the resumed run computes exactly what the
   uninterrupted one would have (same seed, device and threads: bit-identical weights,
   history and metrics);
-- on SIGTERM (what SLURM and other schedulers send before they stop a job), save the state
-  at the end of the current minibatch and raise :class:`Interrupted`.
+- on SIGTERM (what SLURM and other schedulers send before they stop a job) or SIGINT
+  (Ctrl-C), save the state at the end of the current minibatch and raise :class:`Interrupted`;
+- keep, beside the checkpoints, the training seconds up to the last save over the run's
+  attempts (``seconds.json``): a resumed fit's ``train_seconds`` adds its earlier attempts.
 
 A fit is a sequence of *stages*, one file each in the run's checkpoint directory
 (``aebench.paths.checkpoint(model, seed)``, outside the job's output, which Snakemake
@@ -27,8 +29,9 @@ layer, so a resumed stack skips them), ``pretrain-layer2.pt`` the layer in train
 A stage also has its place in the fit (label, number, of how many) for the progress log.
 
 A run's checkpoints carry a key (:mod:`aebench.checkpoint_key`): the hash of its spec, seed,
-data file, the runs it builds on, device type and thread count. A checkpoint with another key
-(the config changed since) is discarded with a message in the log, never resumed from.
+data file, the runs it builds on, device type, thread count, training code and torch version.
+A checkpoint with another key (the config, code or torch changed since) is discarded with a
+message in the log, never resumed from.
 ``aebench.runs.fit_run`` removes the directory once the run's outputs are written.
 """
 
@@ -53,10 +56,11 @@ ENV_INTERVAL = "AEBENCH_CHECKPOINT_SECONDS"
 # layout for every loop (aebench.epochs: the loop's parts under "parts", a "done" flag).
 FORMAT = 2
 MANIFEST = "checkpoint.json"
+SECONDS = "seconds.json"  # the training seconds up to the last save, over the run's attempts
 
 
 class Interrupted(Exception):
-    """Training was asked to stop (SIGTERM); its state is saved. Re-running resumes it."""
+    """Training was asked to stop (SIGTERM, SIGINT); its state is saved. Re-running resumes it."""
 
 
 def default_interval() -> float:
@@ -79,8 +83,10 @@ class SharedState:
                  progress):
         self.directory, self.key, self.interval, self.log, self.info, self.progress = (
             directory, key, interval, log, info, progress)
-        self.last_save = time.monotonic()
+        self.last_save = self.started = time.monotonic()
+        self.earlier = 0.0  # training seconds of earlier attempts, to their last save
         self.stop_requested = False
+        self.signal = "SIGTERM"  # the signal that asked to stop (SIGINT: Ctrl-C)
         self.deferring = 0  # > 0 while a loop will look at stop_requested soon
 
 
@@ -99,6 +105,16 @@ class Checkpointer:
                               dict(info or {}), progress)
         self.name, self.label, self.index, self.stages = "", None, None, None
         self._discard_foreign()
+        try:  # a resumed run's earlier attempts (their time up to their last save)
+            self._s.earlier = float(json.loads((self._s.directory / SECONDS).read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self._s.earlier = 0.0
+
+    @property
+    def earlier_seconds(self) -> float:
+        """Seconds the run's earlier attempts trained, each up to its last checkpoint (what
+        came after was trained again): a resumed fit's train_seconds adds them."""
+        return self._s.earlier
 
     # ------------------------------------------------------------------ stages
     def stage(self, name: str, *, label: str | None = None, index: int | None = None,
@@ -149,7 +165,7 @@ class Checkpointer:
         loop running (data loading, writing the outputs), stop at once."""
         self._s.stop_requested = True
         if not self._s.deferring:
-            raise Interrupted("stopped by SIGTERM outside a training loop; the checkpoints "
+            raise Interrupted(f"stopped by {self._s.signal} outside a training loop; the checkpoints "
                               f"saved so far are kept in {self._s.directory}: re-run to resume")
 
     def due(self) -> bool:
@@ -187,6 +203,8 @@ class Checkpointer:
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
             self._s.last_save = time.monotonic()
+            _write_atomic(d / SECONDS, json.dumps(
+                {"seconds": self._s.earlier + self._s.last_save - self._s.started}).encode())
         if note:
             (log or self.log)(note)
 
@@ -209,8 +227,8 @@ class Checkpointer:
                      "from it")
             return None
         if d.get("key") != self.key or d.get("format") != FORMAT or d.get("stage") != self.name:
-            self.log(f"checkpoint {p} was written for another spec, seed, data, device or "
-                     "thread count; not resuming from it")
+            self.log(f"checkpoint {p} was written for another spec, seed, data, device, thread "
+                     "count, training code or torch version; not resuming from it")
             return None
         return d["state"]
 
@@ -238,14 +256,14 @@ class Checkpointer:
     def stop(self, state: dict, where: str) -> None:
         """Save ``state`` and raise :class:`Interrupted` (a stop was requested)."""
         self.save(state)
-        msg = (f"stopped by SIGTERM at {where}; checkpoint saved to {self.path}: run the job "
+        msg = (f"stopped by {self._s.signal} at {where}; checkpoint saved to {self.path}: run the job "
                "again to resume")
         self.log(msg)
         raise Interrupted(msg)
 
     def raise_if_stopped(self, where: str) -> None:
         if self._s.stop_requested:
-            msg = (f"stopped by SIGTERM after {where}; checkpoints kept in "
+            msg = (f"stopped by {self._s.signal} after {where}; checkpoints kept in "
                    f"{self._s.directory}: run the job again to resume")
             self.log(msg)
             raise Interrupted(msg)
@@ -259,27 +277,38 @@ class Checkpointer:
         except (OSError, ValueError):
             old = {}
         if old.get("key") != self.key or old.get("format") != FORMAT:
-            self.log(f"discarding the checkpoints in {self._s.directory}: written for another "
-                     "spec, seed, data, device or thread count (or unreadable); starting afresh")
+            # say so when it is the code or torch that changed (a git pull between attempts)
+            now = self._s.info
+            other = [f"{what} ({old[k]}, now {now[k]})" for k, what in
+                     (("code", "other training code"), ("torch", "another torch version"))
+                     if k in now and old.get(k) != now[k] and k in old]
+            why = ("by " + " and ".join(other) if other else
+                   "for another spec, seed, data, device, thread count, training code or torch "
+                   "version (or unreadable)")
+            self.log(f"discarding the checkpoints in {self._s.directory}: written {why}; "
+                     "starting afresh")
             shutil.rmtree(self._s.directory, ignore_errors=True)
 
     # ------------------------------------------------------------------ signals
     @contextmanager
     def on_sigterm(self):
-        """Inside, SIGTERM calls :meth:`request_stop` (main thread only; elsewhere a no-op)."""
+        """Inside, SIGTERM and SIGINT (Ctrl-C) call :meth:`request_stop`: save, then stop
+        (main thread only; elsewhere a no-op)."""
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
 
         def handler(signum, frame):
             # No logging here: the handler may run in the middle of a write to the log.
+            self._s.signal = signal.Signals(signum).name
             self.request_stop()
 
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield self
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for s, h in previous.items():
+                signal.signal(s, h)
 
 
 def _mkdir(d: Path) -> None:

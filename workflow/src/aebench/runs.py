@@ -81,6 +81,8 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
             history = model.fit(data, seed, deps or {}, device=device, log=log, **kwargs)
         seconds = time.perf_counter() - t0
         model.save(out)
+        # a resumed fit adds its earlier attempts' training, each up to its last checkpoint
+        seconds += ck.earlier_seconds
         metrics = {"model": spec.name, "seed": seed, "kind": spec.kind, "dataset": data.name,
                    "train_seconds": round(seconds, 2), "epochs": len(history)}
         if model.encoder:

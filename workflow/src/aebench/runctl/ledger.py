@@ -15,6 +15,7 @@ import os
 import resource
 import shutil
 import socket
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -70,7 +71,14 @@ def attempt(directory, fresh: bool, interval: float = INTERVAL):
     finally:
         stop.set()
         thread.join()
-        write(status)
+        try:
+            write(status)
+        except OSError as e:
+            # A record that cannot be written (disk full) must not fail a job that finished:
+            # its checkpoint is gone and Snakemake would delete its output. The last periodic
+            # record stays, at most ``interval`` seconds short.
+            print(f"aebench.ledger: could not write {path} ({e}); the job's cost record is "
+                  "the last periodic one", file=sys.stderr)
 
 
 def total(directory) -> dict:

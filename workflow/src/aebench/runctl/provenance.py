@@ -12,6 +12,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+from ..checkpoint_key import NOT_TRAINING, TRAINING_SCRIPTS
 from . import ledger
 
 # Keys that say where and how fast a run goes, not what it computes: a published run restores
@@ -22,11 +23,10 @@ RUNTIME_KEYS = ("data_mirror", "allow_download", "restore_from", "restore_change
 # published numbers are not those of the code now checked in (the manifest says so). Git
 # pathspecs: the whole package but what only judges, plots or manages runs, so a module added
 # to the science is covered without anyone having to list it here.
+# (The list is the one a checkpoint's key hashes: aebench.checkpoint_key.)
 TRAINING_CODE = ("workflow/src/aebench",
-                 *(f":(exclude)workflow/src/aebench/{p}" for p in (
-                     "runctl", "experiments", "claims.py", "verdicts.py", "plots.py",
-                     "gather.py", "retrieval.py", "publish.py", "status.py", "readme.py")),
-                 "workflow/scripts/fit.py", "workflow/scripts/prepare_data.py")
+                 *(f":(exclude)workflow/src/aebench/{p}" for p in NOT_TRAINING),
+                 *(f"workflow/scripts/{n}" for n in TRAINING_SCRIPTS))
 
 
 def config_hash(raw: dict) -> str:
