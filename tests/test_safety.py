@@ -283,3 +283,69 @@ def test_fit_run_adds_the_earlier_attempts_seconds(tmp_path, monkeypatch):
     m = fit_run(spec, data, 0, tmp_path / "run", device="cpu", checkpoint_dir=tmp_path / "ck",
                 log=lambda s: None)
     assert 1000.0 <= m["train_seconds"] < 1100.0
+
+
+# --------------------------------------------------------------------------- data files
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    """A prepared digits file and its manifest, as the data step writes them."""
+    from aebench import datasets as data
+    from aebench.datasets import digits
+
+    p, src = digits.prepare_digits()
+    path = tmp_path / "digits.npz"
+    data.save_prepared(path, p, 1 / 16, src)
+    (tmp_path / "digits.json").write_text(json.dumps(data.manifest(p, path, src)))
+    return path
+
+
+def _flip(path: Path, at: int) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_a_flipped_byte_in_a_prepared_file_names_the_file_and_the_fix(prepared):
+    from aebench import datasets as data
+
+    data.load_prepared(prepared)  # whole: read
+    _flip(prepared, prepared.stat().st_size // 2)
+    with pytest.raises(data.DataError, match=r"digits\.npz: its sha256 is not the one digits\.json "
+                                             r"recorded.*delete .*digits\.npz and .*digits\.json"):
+        data.load_prepared(prepared)
+
+
+def test_a_corrupt_prepared_file_without_manifest_is_one_message(prepared):
+    from aebench import datasets as data
+
+    prepared.with_suffix(".json").unlink()
+    prepared.write_bytes(prepared.read_bytes()[:1000])  # truncated: no zip directory
+    with pytest.raises(data.DataError, match=r"digits\.npz: cannot be read \(BadZipFile.*run again"):
+        data.load_prepared(prepared)
+
+
+def test_a_gzip_corruption_that_zlib_reports_is_a_data_error(tmp_path):
+    import gzip
+
+    from aebench import datasets as data
+    from aebench.datasets import idx
+
+    f = tmp_path / "x-idx1-ubyte.gz"
+    f.write_bytes(gzip.compress((0x0801).to_bytes(4, "big") + (4000).to_bytes(4, "big") + bytes(range(250)) * 16))
+    _flip(f, 20)  # inside the deflate stream: zlib.error, not OSError
+    with pytest.raises(data.DataError, match=r"x-idx1-ubyte\.gz: cannot be read .*corrupt: delete it"):
+        idx._read_idx(f)
+
+
+def test_a_corrupt_cached_mnist_file_is_reported_corrupt_not_missing(tmp_path, mnist_copy):
+    from aebench import datasets as data
+
+    data.prepare("mnist", tmp_path / "raw", mnist_copy, allow_download=False)  # cached
+    cached = tmp_path / "raw/MNIST/raw/t10k-labels-idx1-ubyte.gz"
+    _flip(cached, 100)
+    shutil.rmtree(mnist_copy)  # no mirror to replace it from
+    with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte\.gz corrupt \(md5 .*delete it") as e:
+        data.prepare("mnist", tmp_path / "raw", None, allow_download=False)
+    assert "missing" not in str(e.value)

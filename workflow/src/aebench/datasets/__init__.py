@@ -18,6 +18,8 @@ from this registry. Adding a dataset is one module: they are found without an im
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 import importlib
 import json
 import pkgutil
@@ -94,7 +96,35 @@ def save_prepared(path: str | Path, p: Prepared, scale: float, sources: dict) ->
     tmp.replace(path)
 
 
+def check_prepared(path: str | Path) -> None:
+    """A prepared file is what its step wrote: its sha256 is the one recorded in the manifest
+    beside it (``<name>.json``), or without one, its zip members pass their CRC. Otherwise one
+    error naming the file and the fix: Snakemake would never rebuild a file that exists."""
+    path = Path(path)
+    fix = (f"delete {path} and {path.with_suffix('.json')} and run again (the data step "
+           "prepares it anew)")
+    record = path.with_suffix(".json")
+    try:
+        if record.exists():
+            try:
+                want = json.loads(record.read_text())["sha256"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise DataError(f"{record}: unreadable manifest ({type(e).__name__}: {e}); "
+                                f"{fix}") from None
+            if sha256(path) != want:
+                raise DataError(f"{path}: its sha256 is not the one {record.name} recorded: the "
+                                f"file is corrupt; {fix}")
+            return
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+        if bad is not None:
+            raise DataError(f"{path}: member {bad} fails its CRC: the file is corrupt; {fix}")
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise DataError(f"{path}: cannot be read ({type(e).__name__}: {e}); {fix}") from None
+
+
 def load_prepared(path: str | Path) -> Prepared:
+    check_prepared(path)
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
         scale = float(z["scale"])

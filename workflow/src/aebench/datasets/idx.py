@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,9 @@ def _read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             data = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: cannot be read ({e}); the file is corrupt: replace it") from e
+    except (OSError, EOFError, zlib.error) as e:  # zlib.error: some gzip corruptions
+        raise DataError(f"{path}: cannot be read ({type(e).__name__}: {e}); the file is corrupt: "
+                        "delete it and run again (or replace it with the original)") from e
     magic = int.from_bytes(data[:4], "big")
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim not in (1, 3):
@@ -51,12 +53,14 @@ def fetch_idx(name: str, raw_root: Path, mirror: Path | None, allow_download: bo
     folder = cls.__name__
     dest = raw_root / folder / "raw"
     dest.mkdir(parents=True, exist_ok=True)
-    sources, missing = {}, []
+    sources, missing, corrupt = {}, [], {}
     for fname, want in cls.resources:
         target = dest / fname
-        if target.exists() and md5(target) == want:
-            sources[fname] = want
-            continue
+        if target.exists():
+            if (got := md5(target)) == want:
+                sources[fname] = want
+                continue
+            corrupt[fname] = got  # replaced below if a mirror or a download can
         if mirror is not None and (mirror / folder / "raw" / fname).exists():
             src = mirror / folder / "raw" / fname
             got = md5(src)
@@ -89,6 +93,11 @@ def fetch_idx(name: str, raw_root: Path, mirror: Path | None, allow_download: bo
             reason = f" (download failed: {type(e).__name__}: {e})"
     else:
         reason = " (downloads are off: allow_download: false)"
+    if (bad := [f for f in missing if f in corrupt]):
+        raise DataError(
+            f"{name}: {', '.join(str(dest / f) for f in bad)} corrupt (md5 {corrupt[bad[0]]}, not the "
+            f"published {dict(cls.resources)[bad[0]]}){reason}: delete it and run again with a "
+            f"mirror (`data_mirror`) or downloads on.")
     if missing:
         where = f"{mirror}/{folder}/raw/" if mirror else f"<mirror>/{folder}/raw/"
         hint = " or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else ""

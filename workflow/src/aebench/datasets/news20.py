@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 import urllib.request
@@ -79,8 +80,14 @@ def fetch_20news(raw_root: Path, mirror: Path | None, allow_download: bool) -> t
                         "corrupt or partial; delete it and run again.")
     out = raw_root / NEWS_DIR
     if not (out / "20news-bydate-test").is_dir():
+        # extracted beside, then renamed: a run killed mid-extraction leaves no half tree
+        # that the next run would take for whole
+        part = out.with_name(out.name + ".part")
+        shutil.rmtree(part, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
         with tarfile.open(archive) as t:
-            t.extractall(out, filter="data")
+            t.extractall(part, filter="data")
+        os.replace(part, out)
     return out, {archive.name: got}
 
 
