@@ -59,7 +59,8 @@ class Stack:
     def load(path) -> "Stack":
         import torch
 
-        d = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: a stack file holds tensors, numbers and strings, nothing to unpickle
+        d = torch.load(path, map_location="cpu", weights_only=True)
         # Stacks saved before visible biases were kept load without them (E6/E8 never use
         # them); those saved before count_input / linear_top were logistic throughout.
         return Stack(d["dims"], d["weights"], d["biases"], d["info"], d.get("visible_biases", []),

@@ -163,7 +163,8 @@ class Autoencoder(Kind):
 
         from ..nets import build
 
-        ck = torch.load(Path(run_dir) / cls.model_file, map_location=device, weights_only=False)
+        # weights_only: a model file holds tensors, numbers and strings, nothing to unpickle
+        ck = torch.load(Path(run_dir) / cls.model_file, map_location=device, weights_only=True)
         m = cls(spec)
         m.net = build(spec.arch, ck["input_dim"], **spec.arch_params)
         m.net.load_state_dict(ck["state"])
