@@ -349,3 +349,52 @@ def test_a_corrupt_cached_mnist_file_is_reported_corrupt_not_missing(tmp_path, m
     with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte\.gz corrupt \(md5 .*delete it") as e:
         data.prepare("mnist", tmp_path / "raw", None, allow_download=False)
     assert "missing" not in str(e.value)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _results(work: Path) -> dict[str, str]:
+    """The claims table and every metrics file, their timings (train_seconds) left out: what
+    an interrupted run must reproduce byte for byte."""
+    import pandas as pd
+
+    out = {"tables/claims.csv": (work / "results/tables/claims.csv").read_text()}
+    for f in sorted((work / "results").glob("e*/metrics.csv")):
+        df = pd.read_csv(f)
+        out[str(f.relative_to(work))] = df[df["metric"] != "train_seconds"].to_csv(index=False)
+    for f in sorted((work / "results/runs").glob("*/seed*/metrics.json")):
+        m = json.loads(f.read_text())
+        m.pop("train_seconds", None)
+        out[str(f.relative_to(work))] = json.dumps(m, sort_keys=True)
+    return out
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_fit_and_resumed_gives_the_same_results(smoke_run, tmp_path):
+    """SIGKILL the fits mid-epoch and Snakemake with them, truncate a checkpoint file, unlock,
+    --rerun-incomplete: the claims table and every metrics file equal an uninterrupted run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _workflow import SMOKE, copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path / "work")
+    env = {**os.environ, "AEBENCH_CHECKPOINT_SECONDS": "0"}  # a checkpoint every epoch
+    p = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *SMOKE], cwd=work, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoints = work / "results/checkpoints"
+    deadline = time.monotonic() + 900
+    while not list(checkpoints.glob("*/seed*/*.pt")) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)  # Snakemake and every job it started, without warning
+    p.wait()
+    left = list(checkpoints.glob("*/seed*/*.pt"))
+    assert left, "no fit was caught mid-training"
+    left[0].write_bytes(left[0].read_bytes()[: left[0].stat().st_size // 2])  # a half-written file
+    snakemake(work, *SMOKE, "--unlock")
+    snakemake(work, *SMOKE, "--rerun-incomplete", timeout=1800)
+    assert _results(work) == _results(smoke_run)
