@@ -84,7 +84,8 @@ def test_publish_to_must_be_a_folder_of_its_own_under_results_published(tmp_path
     root, _ = fake_run(tmp_path / "run")
     monkeypatch.chdir(root)
     assert publish.main(["x", "--configfile", str(SMOKE), "--to", to]) == 2
-    assert "--to" in capsys.readouterr().err or "is the run" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--to" in err or "is the run" in err
     assert (root / "results/runs/pca30/seed0/run.json").exists()  # the run is untouched
     assert not (root / "elsewhere").exists() and not (tmp_path / "escape").exists()
 
@@ -178,6 +179,16 @@ def test_restore_copies_in_python_whatever_the_path_holds(tmp_path, monkeypatch)
     (src / "g.png").symlink_to(tmp_path / "m.csv")
     with pytest.raises(ValueError, match="symbolic link"):
         restore.copy_back([(src, tmp_path / "out2/figures")], tmp_path / "log/restore2.log")
+
+
+def test_restore_changed_code_is_a_checked_boolean_that_changes_no_config_hash():
+    from aebench.runctl.provenance import config_hash
+
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    with pytest.raises(aeconfig.ConfigError, match="restore_changed_code"):
+        aeconfig.load({**raw, "restore_changed_code": "yes"})
+    assert config_hash(aeconfig.load({**raw, "restore_changed_code": True}).raw) == \
+        config_hash(aeconfig.load(raw).raw)
 
 
 def test_restore_refuses_training_code_changed_since_unless_told(tmp_path):
