@@ -181,6 +181,29 @@ def test_restore_copies_in_python_whatever_the_path_holds(tmp_path, monkeypatch)
         restore.copy_back([(src, tmp_path / "out2/figures")], tmp_path / "log/restore2.log")
 
 
+def test_the_restore_rule_copies_a_hostile_path_without_a_shell(tmp_path):
+    """restore_from with a space and a command substitution: the rule copies the files and
+    runs nothing (it was a shell rule with the paths unquoted)."""
+    from _workflow import SMOKE as SMOKE_FLAGS
+    from _workflow import copy_workflow, snakemake
+    from aebench.runctl.provenance import config_hash
+
+    work = copy_workflow(tmp_path / "work")
+    cfg = load_config(work, ["workflow/presets/smoke.yaml"])
+    pub = tmp_path / "pub $(touch pwned)"
+    (pub / "e1/figures").mkdir(parents=True)
+    (pub / "manifest.json").write_text(json.dumps({"config_hash": config_hash(cfg.raw),
+                                                   "experiments": {"e1": {"complete": True}}}))
+    for f, text in {"metrics.csv": "model,seed,metric,value\n", "table.csv": "a\n", "table.md": "| a |\n",
+                    "figures/x.png": "png"}.items():
+        (pub / "e1" / f).write_text(text)
+    snakemake(work, "results/e1/metrics.csv", *SMOKE_FLAGS, "--config", f"restore_from={pub}")
+    for f in ("metrics.csv", "table.csv", "table.md", "figures/x.png"):
+        assert (work / "results/e1" / f).read_text() == (pub / "e1" / f).read_text()
+    assert not list(tmp_path.rglob("pwned")) and not (Path.cwd() / "pwned").exists()
+    assert not list((work / "results/runs").glob("*")) if (work / "results/runs").exists() else True
+
+
 def test_restore_changed_code_is_a_checked_boolean_that_changes_no_config_hash():
     from aebench.runctl.provenance import config_hash
 
