@@ -102,6 +102,10 @@ def test_publish_writes_preregistration_hashes_and_refuses_another_configs_publi
     assert not list(dest.glob(".*.part"))  # written through temporary files, all renamed
     # the same run and config again: updated in place
     assert publish.main(["x", "--configfile", str(SMOKE), "--cores", "2"]) == 0
+    # a copy of it published as another run: refused (its finished jobs are not that run's)
+    shutil.copytree(dest, root / "results/published/y")
+    with pytest.raises(publish.PublishError, match="publication of another run \\('x'\\)"):
+        publish.publish(root, root / "results/published/y", "y", cfg, cores=2)
     # another config (the default one) over it: refused, the publication kept as it was
     (dest / "stale.txt").write_text("from the old publication")
     before = (dest / "manifest.json").read_text()

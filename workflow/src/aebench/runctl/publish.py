@@ -112,10 +112,11 @@ def _check_not_the_run(root: Path, dest: Path) -> None:
                            f"{paths.RESULTS}/published/NAME")
 
 
-def read_old(dest: Path, cfg: aeconfig.Config, force: bool) -> dict:
-    """The publication already at ``dest`` (updated in place when it is this run's), or {}:
-    one made with another config, or a folder that is no publication, is refused (``force``:
-    removed, and the publication starts afresh: no job of the old one is kept)."""
+def read_old(dest: Path, name: str, cfg: aeconfig.Config, force: bool) -> dict:
+    """The publication already at ``dest`` (updated in place when it is this run's: same name
+    and config), or {}: one of another name or config, or a folder that is no publication, is
+    refused (``force``: removed, and the publication starts afresh: no job of the old one is
+    kept)."""
     if not dest.exists() or not any(dest.iterdir()):
         return {}
     f = dest / MANIFEST
@@ -123,9 +124,12 @@ def read_old(dest: Path, cfg: aeconfig.Config, force: bool) -> dict:
         old = json.loads(f.read_text())
         if not isinstance(old, dict):
             raise ValueError("not a JSON object")
-        why = (None if old.get("config_hash") == provenance.config_hash(cfg.raw) else
-               f"it was published with another config (hash {old.get('config_hash')}, this one "
-               f"{provenance.config_hash(cfg.raw)})")
+        why = (f"it was published with another config (hash {old.get('config_hash')}, this one "
+               f"{provenance.config_hash(cfg.raw)})"
+               if old.get("config_hash") != provenance.config_hash(cfg.raw) else
+               # a copy of another run's publication: its finished jobs are not this run's
+               f"it is the publication of another run ({old.get('name')!r})"
+               if old.get("name") != name else None)
     except (OSError, ValueError) as e:
         why = f"its {f} is unreadable ({type(e).__name__}: {e})"
     if why is None:
@@ -152,7 +156,7 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         raise PublishError(f"{len(odd)} finished fit(s) hold another spec than this config "
                            f"gives (e.g. {odd[0]}): pass the --configfile/--config flags given to "
                            "snakemake")
-    old = read_old(dest, cfg, force)
+    old = read_old(dest, name, cfg, force)
     dest.mkdir(parents=True, exist_ok=True)
 
     jobs_df = carry_over(job_costs(root, jobs), dest / "jobs.csv",
