@@ -1,8 +1,12 @@
 """Publish a run's small files, experiment by experiment, while it goes on.
 
-    python -m aebench.publish NAME [--directory RUN] [--to DIR] [--configfile ...] [--config ...]
+    python -m aebench.publish NAME [--directory RUN] [--to DIR] [--configfile ...] [--config ...] [--force]
 
-Pass the config flags given to snakemake (as for ``python -m aebench.status``). Each call
+Pass the config flags given to snakemake (as for ``python -m aebench.status``). It refuses,
+before copying anything: a NAME that is no plain folder name, a ``--to`` outside a
+``results/published`` folder or onto the run, a finished fit whose spec is not the one the
+config gives, and a folder holding another run's or config's publication (``--force``
+replaces that one wholly); a symbolic link among the files to copy stops it. Each call
 copies, under ``results/published/NAME/`` (or ``--to``):
 
 - every finished experiment (all its jobs done): ``<exp>/metrics.csv``, ``table.{csv,md}``,
@@ -18,7 +22,9 @@ copies, under ``results/published/NAME/`` (or ``--to``):
   experiment;
 - once gather has run: ``claims.{csv,md}``, ``summary.csv``, the learning curves and, if built
   (``snakemake --report results/report.html``), the HTML report;
-- ``manifest.json`` and ``progress.md``: commit, preset, config and its hash, machine, seeds,
+- ``manifest.json`` and ``progress.md`` (each written whole: a temporary file renamed): the
+  sha256 of every claims file and config file given (pre-registration), commit, preset,
+  config and its hash, machine, seeds,
   start and end, CPU-hours, busy hours (how long Snakemake and the jobs ran, the pauses
   between sessions not counted: what a preset takes), jobs done out of total, the estimated
   time left.
