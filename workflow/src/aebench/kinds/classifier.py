@@ -11,7 +11,7 @@ from pathlib import Path
 from ..epochs import NO_CHECKPOINT
 from ..finetune import VAL_FRACTION
 from ..spec import ModelSpec, TrainConfig
-from . import Kind, only, register
+from . import HISTORY_COLUMNS, Kind, only, register
 
 
 @register("classifier")
@@ -19,6 +19,8 @@ class Classifier(Kind):
     torch_based = True
     model_file = "model.pt"
     resources = {"mem_mb": 8000, "runtime": 240}  # up to 200 epochs of the 784-1000^3-10 net
+    # the fine-tuning's errors beside its losses, every epoch (aebench.finetune)
+    history_columns = [*HISTORY_COLUMNS[:3], "val_error", "train_error", *HISTORY_COLUMNS[3:]]
 
     @classmethod
     def parse(cls, name, entry, dataset, train_defaults) -> ModelSpec:
