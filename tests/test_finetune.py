@@ -278,3 +278,50 @@ def test_new_settings_leave_existing_specs_unchanged():
     assert not {"optimizer", "momentum", "stop_on", "warmup_top_epochs"} & set(d)
     d = TrainConfig(optimizer="sgd", stop_on="error", warmup_top_epochs=5).to_dict()
     assert (d["optimizer"], d["stop_on"], d["warmup_top_epochs"]) == ("sgd", "error", 5)
+
+
+def test_the_tuning_grid_gives_every_init_the_same_trials_and_keeps_the_best_on_validation(
+        digits, monkeypatch):
+    grid = {"lr": [1e-3, 3e-3], "weight_decay": [0.0, 1e-3]}
+    cfg = TrainConfig(epochs=2, batch_size=32, patience=5, stop_on="error")
+    tried = []
+    real = finetune.finetune
+
+    def spy(stack, data, budget, seed, train_cfg, **kw):
+        tried.append((stack.info["kind"], train_cfg.lr, train_cfg.weight_decay, kw["test"]))
+        return real(stack, data, budget, seed, train_cfg, **kw)
+
+    monkeypatch.setattr(finetune, "finetune", spy)
+    infos = {}
+    for kind in ("random", "rbm"):
+        set_determinism(0, threads=1)
+        stack = small_stack(digits, kind)
+        net, history, info = finetune.tune(stack, digits, 200, 0, cfg, grid,
+                                           min_epoch_samples=300, **QUIET)
+        infos[kind] = info
+        # the kept net is the trial with the lowest validation error (loss breaking ties)
+        best = min(info["trials"], key=lambda t: (t["val_error"], t["val_loss"]))
+        assert info["chosen"] == {"lr": best["lr"], "weight_decay": best["weight_decay"]}
+        assert info["val_error"] == best["val_error"]
+        assert finetune.error_rate(net, digits.x_test, digits.y_test) == info["test_error"]
+    # the same four trials, in the same order, for each init; none of them read the test split
+    per_kind = {k: [t[1:] for t in tried if t[0] == k] for k in ("random", "rbm")}
+    assert per_kind["random"] == per_kind["rbm"] == [
+        (1e-3, 0.0, False), (1e-3, 1e-3, False), (3e-3, 0.0, False), (3e-3, 1e-3, False)]
+    assert all(len(i["trials"]) == 4 for i in infos.values())
+
+
+def test_a_grid_key_that_is_no_training_setting_is_refused():
+    with pytest.raises(ValueError, match="lrr"):
+        finetune.grid_points(TrainConfig(), {"lrr": [0.1]})
+    assert finetune.grid_points(TrainConfig(lr=0.5), {}) == [({}, TrainConfig(lr=0.5))]
+
+
+def test_sgd_fine_tunes_through_the_end_of_a_warm_up(digits):
+    """Momentum buffers exist for the output layer only when the layers below start training."""
+    set_determinism(0, threads=1)
+    stack = small_stack(digits, "rbm")
+    _, history, _ = finetune.finetune(
+        stack, digits, 200, 0, TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.1,
+                                           warmup_top_epochs=1), min_epoch_samples=300, **QUIET)
+    assert len(history) == 3 and all(np.isfinite(r["train_loss"]) for r in history)

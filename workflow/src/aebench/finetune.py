@@ -168,7 +168,7 @@ def tiled(idx: np.ndarray, min_samples: int) -> np.ndarray:
 
 def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 0,
              val_fraction: float = VAL_FRACTION, device="cpu", log=print,
-             name: str = "finetune", checkpoint=None):
+             name: str = "finetune", checkpoint=None, test: bool = True):
     """Fine-tune the whole net with ``budget`` labels in all (:func:`label_split`): trained
     on the budget's training part, early-stopped on its held-out part (``all``: every training
     label, early-stopped on the validation split). Returns (net, history, info); ``info``
@@ -179,7 +179,8 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
     init (slowest to start) would be early-stopped before it learns, flattering pre-training.
 
     ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage) makes the training
-    resumable (:func:`aebench.train.fit`).
+    resumable (:func:`aebench.train.fit`). ``test=False`` leaves the test split unread (a
+    trial of the tuning grid: only the chosen net is tested, :func:`tune`).
     """
     import torch
 
@@ -223,8 +224,98 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
                   validate=classification_validation_loss, log=log, name=name,
                   checkpoint=checkpoint, epoch_scores=train_error, frozen_in_warmup=held)
     net.eval()
-    info = {**split.info(),
-            "val_error": error_rate(net, x_va, y_va),
-            "test_error": error_rate(net, data.x_test, data.y_test),
-            "train_error": error_rate(net, data.x_train[tr], data.y_train[tr])}
+    dev = next(net.parameters()).device
+    val_loss, val_error = classification_scores(
+        net, (torch.as_tensor(x_va, device=dev), torch.as_tensor(y_va, device=dev)))
+    info = {**split.info(), "val_error": val_error, "val_loss": val_loss,
+            "train_error": error_rate(net, data.x_train[tr], data.y_train[tr]),
+            "epochs_run": len(history), "best_epoch": best_epoch(history, cfg.stop_on)}
+    if test:
+        info["test_error"] = error_rate(net, data.x_test, data.y_test)
     return net, history, info
+
+
+def best_epoch(history: list[dict], stop_on: str) -> int:
+    """The epoch early stopping restored (the first of equal scores, as it keeps the first)."""
+    if stop_on == "error":
+        key = [(r["val_error"], r["val_loss"]) for r in history]
+    else:
+        key = [r["val_loss"] for r in history]
+    best, at = None, 0
+    from .train import better
+
+    for i, k in enumerate(key):
+        if best is None or better(k, best):
+            best, at = k, i
+    return int(history[at]["epoch"]) if history else 0
+
+
+# --------------------------------------------------------------------------- equal tuning
+
+
+def grid_points(train, grid: dict | None) -> list[tuple[dict, object]]:
+    """The tuning grid's points as (the values set, the TrainConfig), keys in sorted order and
+    values in the order given. ``grid`` maps TrainConfig keys to lists (e.g. ``{lr: [0.1,
+    0.03], weight_decay: [0, 2e-4]}``); empty or None: one point, ``train`` itself."""
+    import itertools
+
+    if not grid:
+        return [({}, train)]
+    keys = sorted(grid)
+    points = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    return [(pt, train.over(pt, "finetune_grid")) for pt in points]
+
+
+def tune(stack, data, budget, seed: int, train, grid: dict | None, *, min_epoch_samples: int = 0,
+         val_fraction: float = VAL_FRACTION, device="cpu", log=print, name: str = "finetune",
+         checkpoint=None):
+    """Fine-tune once per point of ``grid`` and keep the net with the lowest validation error
+    (its validation loss breaking ties, then the earlier point): every initialisation gets the
+    same grid, so the same tuning budget (issue 39's "equal tuning"). Only that net reads the
+    test split. Returns (net, history, info) like :func:`finetune`; ``info`` adds the chosen
+    values (``chosen``) and every trial's validation scores (``trials``).
+
+    ``checkpoint``: each finished trial is saved (the trials' scores and the best net so far),
+    a resumed job skips them, and the running trial resumes from its own stage ``trial<k>``.
+    """
+    from .epochs import NO_CHECKPOINT
+
+    points = grid_points(train, grid)
+    ck = NO_CHECKPOINT if checkpoint is None else checkpoint
+    saved = ck.load()
+    trials, best = (saved["trials"], saved["best"]) if saved is not None else ([], None)
+    if saved is not None:
+        log(f"[{name}] resuming the tuning grid after trial {len(trials)}/{len(points)}")
+    with ck.deferring():
+        for i, (point, cfg) in enumerate(points):
+            if i < len(trials):
+                continue
+            log(f"[{name}] grid trial {i + 1}/{len(points)}: {point or 'the settings as given'}")
+            stage = ck.stage(f"trial{i + 1}", label=f"fine-tune trial {i + 1}/{len(points)}",
+                             index=i + 1, stages=len(points))
+            net, history, info = finetune(stack, data, budget, seed, cfg,
+                                          min_epoch_samples=min_epoch_samples,
+                                          val_fraction=val_fraction, device=device, log=log,
+                                          name=f"{name} trial {i + 1}", checkpoint=stage,
+                                          test=False)
+            trials.append({**point, "val_error": info["val_error"], "val_loss": info["val_loss"],
+                           "best_epoch": info["best_epoch"], "epochs_run": info["epochs_run"]})
+            score = (info["val_error"], info["val_loss"])
+            if best is None or score < (best["info"]["val_error"], best["info"]["val_loss"]):
+                best = {"index": i, "state": {k: v.detach().cpu().clone()
+                                              for k, v in net.state_dict().items()},
+                        "history": history, "info": info}
+            ck.save({"trials": trials, "best": best},
+                    note=f"checkpoint saved: {i + 1}/{len(points)} grid trials", log=log)
+            stage.remove()
+            ck.raise_if_stopped(f"grid trial {i + 1}")
+    n_classes = int(max(data.y_train.max(), data.y_val.max(), data.y_test.max())) + 1
+    net = build_classifier(stack, n_classes, seed)
+    net.load_state_dict(best["state"])
+    net.to(device).eval()
+    chosen = points[best["index"]][0]
+    log(f"[{name}] chosen on validation: {chosen or 'the settings as given'} (trial "
+        f"{best['index'] + 1}/{len(points)}, validation error {best['info']['val_error']:.4f})")
+    info = {**best["info"], "chosen": chosen, "trials": trials,
+            "test_error": error_rate(net, data.x_test, data.y_test)}
+    return net, best["history"], info

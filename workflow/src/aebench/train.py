@@ -193,13 +193,13 @@ def _make_optimizer(model, cfg: TrainConfig, device: torch.device):
     # full-MNIST ae30 after 14 epochs, validation BCE: no decay 0.0913, Adam's L2 at 1e-5
     # 0.1076, AdamW at 0.05 0.0926. Without decay both are plain Adam.
     # SGD's weight_decay is the classic L2 weight cost (added to the gradient), as the papers'
-    # fine-tuning used it.
+    # fine-tuning used it. Not fused: fused SGD fails on a step where some momentum buffers
+    # exist and others not yet, as after an output-layer warm-up (warmup_top_epochs).
     if cfg.optimizer == "sgd":
-        opt, kwargs = torch.optim.SGD, dict(lr=cfg.lr, momentum=cfg.momentum,
-                                            weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.AdamW if cfg.weight_decay else torch.optim.Adam
-        kwargs = dict(lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW if cfg.weight_decay else torch.optim.Adam
+    kwargs = dict(lr=cfg.lr, weight_decay=cfg.weight_decay)
     try:  # the fused kernel does the whole update in one pass (CPU and CUDA in torch 2.4+)
         return opt(model.parameters(), fused=True, **kwargs)
     except (RuntimeError, TypeError):

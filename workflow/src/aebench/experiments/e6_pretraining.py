@@ -46,6 +46,10 @@ class Params:
     # share of a numeric budget held out for early stopping (why a fifth: VAL_FRACTION)
     val_fraction: float = field(default=VAL_FRACTION, metadata={
         "schema": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}})
+    # Equal tuning: fine-tuning settings (keys of `finetune`) -> values to try; every init and
+    # budget tries every combination and keeps the one with the lowest validation error
+    # (aebench.finetune.tune), so no init gets more tuning than another. {}: `finetune` as is.
+    finetune_grid: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self):
         self.inits = {k: v if isinstance(v, InitEntry) else InitEntry(**v) for k, v in self.inits.items()}
@@ -131,7 +135,7 @@ class E6(Experiment):
             for b in p.budgets:
                 out[classifier_model(init, b)] = Classifier.spec(
                     classifier_model(init, b), dataset, p.finetune, stack_model(init), b,
-                    p.min_epoch_samples, p.val_fraction)
+                    p.min_epoch_samples, p.val_fraction, p.finetune_grid)
         return out
 
     def check(self, p, cfg):
@@ -142,6 +146,15 @@ class E6(Experiment):
         if p.reference not in p.inits:
             raise ValueError(f"reference {p.reference!r} is not one of its inits {sorted(p.inits)}")
         p.init_specs  # parses every init: a bad one stops the run here, named
+        from ..finetune import grid_points
+
+        try:
+            grid_points(p.finetune, p.finetune_grid)
+        except ValueError as e:
+            raise ValueError(f"finetune_grid: {e}; its keys are settings of `finetune`") from None
+        empty = [k for k, v in p.finetune_grid.items() if not v]
+        if empty:
+            raise ValueError(f"finetune_grid: {empty} list no values (give at least one each)")
         # a numeric budget needs one training and one early-stopping label per class (so at
         # least twice the number of classes: checked against the data when fine-tuning)
         small = [b for b in p.budgets if b != "all" and b < 2]
