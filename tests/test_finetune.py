@@ -325,3 +325,26 @@ def test_sgd_fine_tunes_through_the_end_of_a_warm_up(digits):
         stack, digits, 200, 0, TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.1,
                                            warmup_top_epochs=1), min_epoch_samples=300, **QUIET)
     assert len(history) == 3 and all(np.isfinite(r["train_loss"]) for r in history)
+
+
+def test_refit_trains_on_every_label_for_the_chosen_epochs_and_tests_the_last(digits, tmp_path):
+    from aebench.kinds import make
+
+    set_determinism(0, threads=1)
+    stack = small_stack(digits, "rbm")
+    stack.save(tmp_path / "stack.pt")
+    m = make({"kind": "classifier", "params": {"stack": "s", "budget": "all", "refit": True},
+              "train": {"epochs": 5, "batch_size": 64, "stop_on": "error", "patience": 2}},
+             dataset="digits")
+    history = m.fit(digits, 0, {"s": tmp_path}, device="cpu", **QUIET)
+    info = m.metrics(digits)
+    chosen = finetune.best_epoch(history, "error")
+    assert info["best_epoch"] == info["refit_epochs"] == chosen >= 1
+    assert info["refit_labels"] == len(digits.y_train) + len(digits.y_val) == 1400
+    assert info["test_error"] == finetune.error_rate(m.net, digits.x_test, digits.y_test)
+    # the refit itself: exactly the chosen number of epochs on all 1400 labels, the last kept
+    lines = []
+    net, hist, rinfo = finetune.refit(stack, digits, "all", 0, TrainConfig(epochs=99,
+                                      batch_size=64), 3, log=lines.append)
+    assert [r["epoch"] for r in hist] == [1, 2, 3] and rinfo["refit_epochs"] == 3
+    assert any("kept the last epoch" in s for s in lines)

@@ -77,12 +77,34 @@ def checks_of(claim: dict) -> list[dict]:
     out = []
     for c in raw:
         c = {"model": None, **c}
+        if c["type"] == "reproduces":
+            c = reproduces(c, claim)
         c["of"] = c.pop("of", claim["model"])
         c["metric"] = c.get("metric", claim["metric"])
         if c["model"] is not None:
             c["other_metric"] = c.get("other_metric", c["metric"])
         out.append(c)
     return out
+
+
+Z_95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975): the band's two-sided 95%
+
+
+def reproduces(check: dict, claim: dict) -> dict:
+    """``{type: reproduces, n_test: N}`` on a claim whose anchor is an error rate in %: "our
+    mean reproduces the published number", judged by TOST (``within_rel``) within the
+    anchor's own test-set noise, ±1.96 binomial standard errors of a rate of ``anchor``% on
+    N test images (the claims table shows the band)."""
+    import math
+
+    a = claim.get("anchor")
+    if not isinstance(a, (int, float)) or not 0 < a < 100 or int(check.get("n_test", 0)) < 1:
+        raise ValueError(f"claim {claim.get('id')}: a `reproduces` check needs the claim's anchor "
+                         f"as an error rate in % (0-100) and n_test (the anchor's test images)")
+    p, n = a / 100, int(check["n_test"])
+    half = Z_95 * 100 * math.sqrt(p * (1 - p) / n)
+    return {**{k: v for k, v in check.items() if k != "n_test"}, "type": "within_rel",
+            "tol": half / a, "band": f"±{half:.2f} points (1.96 binomial SE on {n} test images)"}
 
 
 def per_seed(long: pd.DataFrame, experiment: str, model: str, metric: str) -> dict[int, float]:
@@ -96,6 +118,8 @@ def _num(x) -> str:
 
 def tolerance_text(c: dict, anchor) -> str:
     t, m = c["type"], c["metric"]
+    if t == "within_rel" and "band" in c:
+        return f"{m} within {c['band']} of {anchor}"
     if t == "within_rel":
         return f"{m} within {c['tol']:.0%} of {anchor}"
     if t == "at_most":

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pretrain import UNTRAINED
+
 ALL = "all"
 
 # Share of a numeric budget held out (class-balanced, at least one per class) for early
@@ -209,7 +211,7 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
     def train_error(model) -> dict:
         return {"train_error": classification_scores(model, (x_err, y_err))[1]}
 
-    pretrained = stack.info.get("kind", "random") != "random"
+    pretrained = stack.info.get("kind", "random") not in UNTRAINED
     held = [p for layer in net[:-1] for p in layer.parameters()] if pretrained else []
     if cfg.warmup_top_epochs:
         log(f"[{name}] " + (f"the first {cfg.warmup_top_epochs} epochs train the output layer "
@@ -250,6 +252,49 @@ def best_epoch(history: list[dict], stop_on: str) -> int:
     return int(history[at]["epoch"]) if history else 0
 
 
+def refit(stack, data, budget, seed: int, train, epochs: int, *, min_epoch_samples: int = 0,
+          val_fraction: float = VAL_FRACTION, device="cpu", log=print, name: str = "refit",
+          checkpoint=None):
+    """Hinton & Salakhutdinov's protocol: with the epoch count chosen on validation, fine-tune
+    a fresh net on every label of the budget (the held-out ones too; ``all``: the training
+    and validation splits, 60,000 MNIST images) for exactly ``epochs`` epochs, no early
+    stopping, and test the last epoch's net. Returns (net, history, info) like
+    :func:`finetune`; the history's validation scores are then on images it trains on."""
+    from dataclasses import replace
+
+    import torch
+
+    from .train import (classification_objective, classification_scores,
+                        classification_validation_loss, fit)
+
+    split = label_split(data.y_train, data.y_val, budget, seed, val_fraction)
+    x_va, y_va = data.split(split.val_split)
+    x = np.concatenate([data.x_train[split.train], x_va[split.val]])
+    y = np.concatenate([data.y_train[split.train], y_va[split.val]])
+    n_classes = int(max(data.y_train.max(), data.y_val.max(), data.y_test.max())) + 1
+    net = build_classifier(stack, n_classes, seed)
+    rep = tiled(np.arange(len(y)), min_epoch_samples)
+    cfg = replace(train, epochs=int(epochs), stop_on="none")
+    log(f"[{name}] refit on all {len(y)} labels of budget {budget_label(budget)} for the "
+        f"{epochs} epochs chosen on validation")
+    shown = np.arange(len(y))[::max(1, -(-len(y) // TRAIN_ERROR_SAMPLES))]
+    x_err, y_err = (torch.as_tensor(a[shown], device=device) for a in (x, y))
+    pretrained = stack.info.get("kind", "random") not in UNTRAINED
+    if not pretrained:
+        cfg = replace(cfg, warmup_top_epochs=0)
+    held = [p for layer in net[:-1] for p in layer.parameters()] if pretrained else []
+    history = fit(net, (x[rep], y[rep]), (x[shown], y[shown]), cfg, seed=seed, device=device,
+                  objective=classification_objective, validate=classification_validation_loss,
+                  log=log, name=name, checkpoint=checkpoint,
+                  epoch_scores=lambda m: {"train_error": classification_scores(m, (x_err, y_err))[1]},
+                  frozen_in_warmup=held)
+    net.eval()
+    info = {**split.info(), "refit_labels": int(len(y)), "refit_epochs": int(epochs),
+            "train_error": error_rate(net, x, y),
+            "test_error": error_rate(net, data.x_test, data.y_test)}
+    return net, history, info
+
+
 # --------------------------------------------------------------------------- equal tuning
 
 
@@ -268,7 +313,7 @@ def grid_points(train, grid: dict | None) -> list[tuple[dict, object]]:
 
 def tune(stack, data, budget, seed: int, train, grid: dict | None, *, min_epoch_samples: int = 0,
          val_fraction: float = VAL_FRACTION, device="cpu", log=print, name: str = "finetune",
-         checkpoint=None):
+         checkpoint=None, test: bool = True):
     """Fine-tune once per point of ``grid`` and keep the net with the lowest validation error
     (its validation loss breaking ties, then the earlier point): every initialisation gets the
     same grid, so the same tuning budget (issue 39's "equal tuning"). Only that net reads the
@@ -316,6 +361,7 @@ def tune(stack, data, budget, seed: int, train, grid: dict | None, *, min_epoch_
     chosen = points[best["index"]][0]
     log(f"[{name}] chosen on validation: {chosen or 'the settings as given'} (trial "
         f"{best['index'] + 1}/{len(points)}, validation error {best['info']['val_error']:.4f})")
-    info = {**best["info"], "chosen": chosen, "trials": trials,
-            "test_error": error_rate(net, data.x_test, data.y_test)}
+    info = {**best["info"], "chosen": chosen, "trials": trials}
+    if test:
+        info["test_error"] = error_rate(net, data.x_test, data.y_test)
     return net, best["history"], info

@@ -60,8 +60,9 @@ class TrainConfig:
     optimizer: Literal["adam", "sgd"] = "adam"
     momentum: float = setting(0.9, minimum=0, exclusiveMaximum=1)  # sgd only
     # What early stopping watches: "loss" (the validation loss), or "error" (a classifier's
-    # validation zero-one error, the loss breaking ties): what a classifier is judged on
-    stop_on: Literal["loss", "error"] = "loss"
+    # validation zero-one error, the loss breaking ties): what a classifier is judged on;
+    # "none": train all `epochs` and keep the last (a refit for an epoch count chosen before)
+    stop_on: Literal["loss", "error", "none"] = "loss"
     # Fine-tuning a pre-trained stack: the first this many epochs train the new output layer
     # alone, the layers below frozen (Hinton & Salakhutdinov 2006 trained the top layer alone
     # for 5 epochs), so its random early gradients do not undo the pre-trained features

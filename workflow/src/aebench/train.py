@@ -338,7 +338,7 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
             dt = loop.seconds()
             row = {"epoch": epoch, "train_loss": train_loss, **scores,
                    "lr": opt.param_groups[0]["lr"], "seconds": dt}
-            improved = stopping.update(_stop_score(cfg, scores, name))
+            improved = stopping.update(_stop_score(cfg, scores, name, epoch))
             shown = "".join(f"  {k} {v:.5f}" for k, v in scores.items() if k != "val_loss")
             log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {train_loss:.5f}  val {val:.5f}"
                 f"{shown}{'  *' if improved else ''}  {dt:.1f}s")
@@ -349,15 +349,19 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
         for p in frozen:
             p.requires_grad_(True)
         stopping.restore_best()
-        log(f"[{name}] done: best validation {cfg.stop_on} {_shown(stopping.best)}")
+        log(f"[{name}] done: " + ("kept the last epoch" if cfg.stop_on == "none" else
+                                  f"best validation {cfg.stop_on} {_shown(stopping.best)}"))
     _record_work(name, loop.history, model, x_train, x_val)
     return loop.history
 
 
-def _stop_score(cfg: TrainConfig, scores: dict, name: str):
-    """What early stopping compares (:func:`better`): the validation loss, or (error, loss)."""
+def _stop_score(cfg: TrainConfig, scores: dict, name: str, epoch: int):
+    """What early stopping compares (:func:`better`): the validation loss, or (error, loss);
+    with stop_on "none" each epoch beats the one before, so the last is kept."""
     if cfg.stop_on == "loss":
         return scores["val_loss"]
+    if cfg.stop_on == "none":
+        return -float(epoch)
     if "val_error" not in scores:
         raise ValueError(f"[{name}] stop_on: error needs a classifier's validation error; this fit "
                          "has a loss only: use stop_on: loss in its `train:` settings")
