@@ -31,6 +31,9 @@ class Params:
     sparsity_threshold: float = field(default=0.05, metadata={"schema": {"exclusiveMinimum": 0}})
     probe_n_train: int = field(default=10000, metadata={"schema": {"minimum": 10}})
     probe_max_iter: int = field(default=1000, metadata={"schema": {"minimum": 1}})
+    # the probe's inverse regularisation, chosen on validation per model (metrics.tuned_probe)
+    probe_Cs: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0],
+                                  metadata={"schema": {"minItems": 1}})
     # std of the Gaussian input perturbation of code_sensitivity (pixels in [0, 1])
     sensitivity_noise: float = field(default=0.05, metadata={"schema": {"exclusiveMinimum": 0}})
     n_show: int = field(default=10, metadata={"schema": {"minimum": 1, "maximum": 64}})
@@ -90,7 +93,9 @@ TABLE = (
     "what contraction buys); "
     "code_sparsity is the fraction of code values below experiments.e7.sparsity_threshold; "
     "probe_accuracy is the accuracy of a linear probe (scikit-learn LogisticRegression on "
-    "standardised codes, fitted on up to experiments.e7.probe_n_train train codes). Every "
+    "standardised codes, fitted on up to experiments.e7.probe_n_train train codes, its inverse "
+    "regularisation C chosen on validation from experiments.e7.probe_Cs for each model alike: "
+    "probe_log10_C). Every "
     "variant is early-stopped on the clean validation reconstruction loss.")
 
 
@@ -117,7 +122,9 @@ class E7(Experiment):
     def evaluate(self, ctx, model, seed):
         import torch
 
-        from ..metrics import linear_probe_accuracy, squared_error_per_image
+        import math
+
+        from ..metrics import squared_error_per_image, tuned_probe
 
         d, p = ctx.data, ctx.params
         noisy = noisy_test_inputs(d.x_test, [NoiseSpec(**asdict(n)) for n in p.noise_eval])
@@ -134,9 +141,9 @@ class E7(Experiment):
         values["code_sensitivity"] = code_sensitivity(m, d.x_test, p.sensitivity_noise)
         c = ctx.codes(model, seed)
         values["code_sparsity"] = float((np.abs(c["z_test"]) < p.sparsity_threshold).mean())
-        values["probe_accuracy"] = linear_probe_accuracy(
-            c["z_train"], d.y_train, c["z_test"], d.y_test, n_train=p.probe_n_train,
-            max_iter=p.probe_max_iter, seed=seed)
+        r = tuned_probe(c["z_train"], d.y_train, c["z_val"], d.y_val, c["z_test"], d.y_test,
+                        p.probe_Cs, n_train=p.probe_n_train, max_iter=p.probe_max_iter, seed=seed)
+        values["probe_accuracy"], values["probe_log10_C"] = r["accuracy"], math.log10(r["C"])
         values["n_params"] = info["n_params"]
         ctx.log(f"{model} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         return Evaluation(values, arrays)
