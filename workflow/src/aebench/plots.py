@@ -216,6 +216,24 @@ def finetune_curves(curves: pd.DataFrame, path) -> None:
     _save(fig, path)
 
 
+def probe_vs_budget(curve: pd.DataFrame, path) -> None:
+    """E7: linear-probe accuracy against the epochs a fit trained, one colour per model, one
+    line per seed (``curve`` columns: model, seed, epochs, test, validation)."""
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    models = list(dict.fromkeys(curve["model"]))
+    colors = dict(zip(models, sns.color_palette("tab10", len(models))))
+    for (model, _), g in curve.groupby(["model", "seed"], sort=False):
+        g = g.sort_values("epochs")
+        ax.plot(g["epochs"], g["test"], color=colors[model], marker="o", ms=3, lw=1)
+        ax.plot(g["epochs"], g["validation"], color=colors[model], ls="--", lw=0.8, alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_xlabel("epochs trained (log scale)")
+    ax.set_ylabel("linear-probe accuracy (test solid, validation dashed)")
+    ax.legend(handles=[plt.Line2D([], [], color=colors[m], label=m) for m in models])
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
 def filter_grid(panels: dict[str, np.ndarray], shape, path, nrow: int = 10) -> None:
     """First-layer filters (rows of W1), each min-max scaled to [0, 1] on its own, one panel
     per model."""
