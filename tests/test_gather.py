@@ -42,15 +42,21 @@ def test_claims_are_judged_on_per_seed_values_with_their_reasons():
         {**BASE, "id": "below", "model": "ae30", "check": {"type": "below_model", "model": "pca30"}},
         {**BASE, "id": "above", "model": "ae30", "check": {"type": "above_model", "model": "pca30", "margin": 0.1}},
         {**BASE, "id": "absent", "model": "nope", "check": {"type": "at_most", "value": 1}},
-        {**BASE, "id": "other_data", "model": "ae30", "dataset": "fashion_mnist",
+        # against a number published on another dataset: not judged; a comparison (or a
+        # property with no published number) is judged on whatever dataset the run used
+        {**BASE, "id": "other_data", "model": "ae30", "dataset": "fashion_mnist", "anchor": 9,
          "check": {"type": "at_most", "value": 9}},
+        {**BASE, "id": "other_data_below", "model": "ae30", "dataset": "fashion_mnist",
+         "check": {"type": "below_model", "model": "pca30"}},
         {**BASE, "id": "subset", "model": "ae30", "full_data": True, "check": {"type": "at_most", "value": 9}},
     ]
     t = claims.evaluate(cs, long, {"mnist": False}).set_index("id")
     assert t.verdict.to_dict() == {
         "rel_ok": "PASS", "rel_bad": "FAIL", "straddles": "INCONCLUSIVE", "at_most_fail": "FAIL",
         "below": "PASS", "above": "FAIL", "absent": "n/a (not in this run)",
-        "other_data": "n/a (anchor is for fashion_mnist)", "subset": "n/a (anchor is for the full data)"}
+        "other_data": "n/a (anchor is for fashion_mnist)", "other_data_below": "PASS",
+        "subset": "n/a (anchor is for the full data)"}
+    assert set(t.data) == {"mnist"}  # every verdict says which data it is on
     assert 3.2 + t95_2 * 0.2 / 3 ** 0.5 == pytest.approx(3.5372, abs=1e-4)
     assert "3.537" in t.loc["straddles", "reason"]
     # the paired difference pca30 - ae30 = 10.6 (sd 0.2) and its interval beside both means

@@ -58,3 +58,20 @@ def test_one_student_t_formula_for_tables_and_verdicts():
     assert metrics.mean_ci([1.0, 2.0, 3.0])[1] == t_half_width(1.0, 3, 0.95)  # sd of 1, 2, 3 is 1
     n, mean, lo, hi = _stats([1.0, 2.0, 3.0])
     assert (lo, hi) == (2.0 - t_half_width(1.0, 3, 0.90), 2.0 + t_half_width(1.0, 3, 0.90))
+
+
+def test_the_tuned_probe_chooses_C_on_validation_and_scores_only_that_one_on_test():
+    from aebench.metrics import linear_probe_accuracy, tuned_probe
+
+    rng = np.random.RandomState(0)
+    # 40 noisy dimensions around a weak class signal: strong regularisation reads it best
+    y = rng.randint(0, 3, 600)
+    z = rng.randn(600, 40)
+    z[:, :3] += 0.6 * np.eye(3)[y]
+    tr, va, te = slice(0, 200), slice(200, 400), slice(400, 600)
+    Cs = [1e-3, 1e-2, 1.0, 100.0]
+    r = tuned_probe(z[tr], y[tr], z[va], y[va], z[te], y[te], Cs)
+    val = [linear_probe_accuracy(z[tr], y[tr], z[va], y[va], C=C) for C in Cs]
+    assert r["val_accuracy"] == max(val) and r["C"] == Cs[val.index(max(val))]  # first of ties
+    assert r["accuracy"] == linear_probe_accuracy(z[tr], y[tr], z[te], y[te], C=r["C"])
+    assert len(set(val)) > 1  # the grid matters here

@@ -320,6 +320,12 @@ def test_e6_paired_gain_is_reference_minus_init_per_seed(tmp_path, monkeypatch):
     assert v["dbn", 1, "gain_pct@20"] == pytest.approx(5.0)
     assert v["dbn", 1, "gain_pct@all"] == pytest.approx(-2.0)
     assert v["dbn", 1, "gain_few_minus_many_pct"] == pytest.approx(7.0)  # 20 vs all
+    # relative to the random init's error of the same seed: 20/50, 5/40, -2/10 (in %)
+    assert v["dbn", 0, "rel_gain_pct@20"] == pytest.approx(40.0)
+    assert v["dbn", 1, "rel_gain_pct@20"] == pytest.approx(12.5)
+    assert v["dbn", 1, "rel_gain_pct@all"] == pytest.approx(-20.0)
+    assert v["dbn", 1, "rel_gain_few_minus_many_pct"] == pytest.approx(32.5)
+    assert v["dbn", 1, "rel_gain_pct@fewest"] == v["dbn", 1, "rel_gain_pct@20"]
     for seed in (0, 1):  # the alias row: the gain at the smallest budget, whatever it is
         assert v["dbn", seed, "gain_pct@fewest"] == v["dbn", seed, "gain_pct@20"]
     assert ("random", 0, "gain_pct@20") not in v.index
@@ -345,6 +351,34 @@ def test_e6_fewest_is_the_smallest_total_and_one_budget_has_no_few_vs_many(tmp_p
     e6, ctx = e6_context(tmp_path / "two", errors, {40: 40, "all": 1400})
     v = pd.DataFrame(e6.run(ctx)).set_index(["model", "seed", "metric"])["value"]
     assert v["dbn", 0, "gain_pct@fewest"] == pytest.approx(30.0)
+
+
+def test_e6_anchor_nets_are_derived_with_their_own_recipe_and_reported_alone(tmp_path):
+    from aebench.experiments.e6_pretraining import Params
+
+    e6 = experiments.EXPERIMENTS["e6"]
+    p = Params(hidden=[32], budgets=[50], reference="random",
+               inits={"random": {"kind": "uniform_sigmoid"}, "dbn": {"kind": "rbm"}},
+               pretrain={}, rbm={"lr": 0.05, "epochs": 50}, finetune={"epochs": 200, "lr": 0.01},
+               finetune_grid={"lr": [0.1, 0.03]},
+               anchor_nets={"hs2006": {"hidden": [500, 500, 2000], "init": "dbn",
+                                       "rbm": {"lr": 0.1}, "finetune": {"warmup_top_epochs": 5},
+                                       "refit": True},
+                            "shallow800": {"hidden": [800], "init": "random"}})
+    e6.check(p, {})
+    models = e6.derived_models(p, {})
+    stack, clf = models["e6_hs2006"], models["e6_hs2006_nall"]
+    assert stack.params["hidden"] == [500, 500, 2000]
+    assert stack.init.rbm.lr == 0.1 and stack.init.rbm.epochs == 50  # its own over E6's
+    assert clf.train.warmup_top_epochs == 5 and clf.train.lr == 0.01 and clf.train.epochs == 200
+    assert clf.params["refit"] is True and clf.params["grid"] == {"lr": [0.1, 0.03]}
+    assert models["e6_shallow800"].init.kind == "uniform_sigmoid"
+    assert "refit" not in models["e6_shallow800_nall"].params
+    assert {"e6_hs2006_nall", "e6_shallow800_nall"} <= set(e6.models(p))
+    bad = Params(hidden=[32], budgets=[50], reference="random", inits={"random": {"kind": "random"}},
+                 pretrain={}, rbm={}, finetune={}, anchor_nets={"x": {"hidden": [8], "init": "dbn"}})
+    with pytest.raises(ValueError, match="not one of inits"):
+        e6.check(bad, {})
 
 
 def test_e6_refuses_runs_of_one_budget_with_different_label_counts(tmp_path):
@@ -385,3 +419,33 @@ def test_smoke_budgets_fit_the_smoke_data():
     n_train = 1797 - 200 - 397  # sklearn digits minus the smoke preset's val and test
     # a number: one training and one early-stopping label per class at least, within train
     assert all(b == "all" or 20 <= b <= n_train for b in smoke["experiments"]["e6"]["budgets"])
+
+
+def test_the_uniform_sigmoid_control_draws_glorot_times_four_with_zero_biases():
+    from aebench import pretrain
+    from aebench.spec import InitSpec, TrainConfig
+
+    init = InitSpec.parse({"kind": "uniform_sigmoid"}, "init", pretrain.INITS)
+    a = pretrain.pretrain(init, None, None, [784, 1000, 10], TrainConfig(), 3, "cpu",
+                          log=lambda s: None)
+    b = pretrain.pretrain(init, None, None, [784, 1000, 10], TrainConfig(), 3, "cpu",
+                          log=lambda s: None)
+    bound = 4 * (6 / (784 + 1000)) ** 0.5  # 0.2320
+    w = a.weights[0]
+    assert w.shape == (1000, 784) and w.abs().max() <= bound
+    # uniform on [-bound, bound]: variance bound^2 / 3
+    assert abs(w.var().item() - bound ** 2 / 3) < 0.02 * bound ** 2 / 3
+    assert all((x == 0).all() for x in a.biases)
+    assert all((x == y).all() for x, y in zip(a.weights, b.weights))  # seeded
+    assert "uniform_sigmoid" in pretrain.UNTRAINED
+
+
+def test_e6_reports_how_each_classifier_was_chosen():
+    from aebench.experiments.e6_pretraining import audit_values
+
+    m = {"test_error": 0.02, "train_error": 0.001, "val_error": 0.015, "best_epoch": 37,
+         "chosen": {"lr": 0.03, "weight_decay": 1e-4}}
+    assert audit_values(m, "all") == {"best_epoch@all": 37.0, "train_error_pct@all": 0.1,
+                                      "val_error_pct@all": 1.5, "chosen_lr@all": 0.03,
+                                      "chosen_weight_decay@all": 1e-4}
+    assert audit_values({"test_error": 0.02}, "100") == {}  # an old run recorded none of it

@@ -113,6 +113,26 @@ def finetune_job(digits):
     return train
 
 
+def tune_job(digits):
+    """E6's fine-tuning recipe: a tuning grid of two trials, each SGD, stopped on validation
+    error, the output layer warmed up alone on a pre-trained (RBM) stack."""
+    def train(checkpoint, log):
+        set_determinism(0, threads=1)
+        init = InitSpec.parse({"kind": "rbm", "params": {"epochs": 1, "batch_size": 50}},
+                              "init", pretrain.INITS)
+        stack = pretrain.pretrain(init, digits.x_train, digits.x_val, [64, 16],
+                                  TrainConfig(), 0, "cpu", log=log)
+        cfg = TrainConfig(epochs=4, batch_size=32, optimizer="sgd", lr=0.1, stop_on="error",
+                          warmup_top_epochs=1, patience=3)
+        net, hist, info = finetune.tune(stack, digits, 100, 0, cfg, {"lr": [0.1, 0.3]},
+                                        min_epoch_samples=400, log=log,
+                                        checkpoint=checkpoint and checkpoint.stage("finetune"))
+        return {**net.state_dict(), **{k: torch.tensor(v) for k, v in info.items()
+                                       if isinstance(v, float)}}, hist
+
+    return train
+
+
 RBM = {"epochs": 3, "batch_size": 50, "initial_momentum_epochs": 1}
 JOBS = {
     # input masking and code noise: both draw from the global torch RNG while training
@@ -152,12 +172,14 @@ JOBS = {
 # --------------------------------------------------------------------------- resuming
 
 
-@pytest.mark.parametrize("name", list(JOBS) + ["finetune"])
+@pytest.mark.parametrize("name", list(JOBS) + ["finetune", "tune"])
 def test_a_job_stopped_by_sigterm_and_run_again_ends_bit_identical(digits, monkeypatch, tmp_path,
                                                                     name):
     torch.set_num_threads(1)
     if name == "finetune":
         job, kills = finetune_job(digits), [("finetune", 20), ("finetune", 33)]
+    elif name == "tune":  # mid trial 1 (in its warm-up epoch); then mid trial 2
+        job, kills = tune_job(digits), [("finetune/trial1", 5), ("finetune/trial2", 20)]
     else:
         entry, kills = JOBS[name]
         job = kind_job(digits, entry)

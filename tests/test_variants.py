@@ -183,3 +183,28 @@ def test_a_name_registered_twice_is_an_error():
     with pytest.raises(ValueError, match="'a' is registered twice"):
         register("a")(abs)
     assert table == {"a": len}  # the first one stays
+
+
+def test_e7_fits_its_budget_models_as_capped_copies_and_picks_the_best_on_validation():
+    from aebench import experiments
+    from aebench.experiments.e7_variants import Params, best_budget
+
+    e7 = experiments.EXPERIMENTS["e7"]
+    p = Params(models=["ae_plain", "ae_sparse"], noise_eval=[{"kind": "mask", "level": 0.3}],
+               budget_models=["ae_plain"], budget_epochs=[5, 20])
+    config = {"models": {"ae_plain": {"kind": "autoencoder",
+                                      "params": {"hidden": [], "code_dim": 16},
+                                      "train": {"epochs": 80, "lr": 0.01}}},
+              "training": {"epochs": 300, "batch_size": 64}}
+    derived = e7.derived_models(p, config)
+    assert sorted(derived) == ["ae_plain_ep20", "ae_plain_ep5"]
+    spec = derived["ae_plain_ep5"]
+    assert spec.train.epochs == 5 and spec.train.lr == 0.01 and spec.train.batch_size == 64
+    assert e7.models(p) == ["ae_plain", "ae_sparse", "ae_plain_ep5", "ae_plain_ep20"]
+    fits = {"ae_plain": {"probe_val_accuracy": 0.90, "probe_accuracy": 0.89, "epochs": 80},
+            "ae_plain_ep5": {"probe_val_accuracy": 0.94, "probe_accuracy": 0.93, "epochs": 5},
+            "ae_plain_ep20": {"probe_val_accuracy": 0.94, "probe_accuracy": 0.99, "epochs": 20}}
+    assert best_budget(fits)["epochs"] == 5  # best on validation, the first of equals; never test
+    with pytest.raises(ValueError, match="not one of its models"):
+        e7.derived_models(Params(models=["ae_sparse"], noise_eval=p.noise_eval,
+                                 budget_models=["ae_plain"], budget_epochs=[5]), config)

@@ -13,7 +13,11 @@ AEs and RBMs were pre-trained with) and softmax output. Its hidden layers start 
 :class:`aebench.pretrain.Stack` (random init included, so every init takes the same path);
 the output layer is freshly initialised (seeded). The whole net is then trained with labels
 by the one training core (:func:`aebench.train.fit` with the classification objective),
-early-stopped on the validation cross-entropy.
+early-stopped on the held-out labels' cross-entropy, or their zero-one error with
+``stop_on: error`` (the loss breaking ties). When the layers below are pre-trained,
+``warmup_top_epochs`` epochs first train the new output layer alone. Every epoch's history
+row has the training loss, the validation loss and error, and the training error
+(:data:`TRAIN_ERROR_SAMPLES`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .pretrain import UNTRAINED
 
 ALL = "all"
 
@@ -31,6 +37,11 @@ ALL = "all"
 # still has 2 images per class at 100 labels, enough for the validation cross-entropy to rank
 # epochs; one per class is the floor so that every class is checked.
 VAL_FRACTION = 0.2
+
+# The per-epoch training error is measured on at most this many of the labelled training
+# images (an even stride through them): the whole 55,000 would add a third to an epoch of
+# the `all` budget, and 10,000 give the error to about ±0.1 points at 1%.
+TRAIN_ERROR_SAMPLES = 10000
 
 
 def budget_label(b) -> str:
@@ -159,7 +170,7 @@ def tiled(idx: np.ndarray, min_samples: int) -> np.ndarray:
 
 def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 0,
              val_fraction: float = VAL_FRACTION, device="cpu", log=print,
-             name: str = "finetune", checkpoint=None):
+             name: str = "finetune", checkpoint=None, test: bool = True):
     """Fine-tune the whole net with ``budget`` labels in all (:func:`label_split`): trained
     on the budget's training part, early-stopped on its held-out part (``all``: every training
     label, early-stopped on the validation split). Returns (net, history, info); ``info``
@@ -170,9 +181,13 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
     init (slowest to start) would be early-stopped before it learns, flattering pre-training.
 
     ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage) makes the training
-    resumable (:func:`aebench.train.fit`).
+    resumable (:func:`aebench.train.fit`). ``test=False`` leaves the test split unread (a
+    trial of the tuning grid: only the chosen net is tested, :func:`tune`).
     """
-    from .train import classification_objective, classification_validation_loss, fit
+    import torch
+
+    from .train import (classification_objective, classification_scores,
+                        classification_validation_loss, fit)
 
     if stack.dims[0] != data.dim:
         raise ValueError(f"the stack was pre-trained on {stack.dims[0]} inputs, the data has "
@@ -188,13 +203,165 @@ def finetune(stack, data, budget, seed: int, train, *, min_epoch_samples: int = 
     log(f"[{name}] budget {budget_label(budget)}: {split.n_labels} labels = {len(tr)} labelled "
         f"train images (seen {len(rep) // len(tr)}x per epoch) + {len(y_va)} early-stopping "
         f"labels (from the {split.val_split} split)")
+    # the training error's images, as tensors on the fit's device (fit moves the net there)
+    shown = tr[::max(1, -(-len(tr) // TRAIN_ERROR_SAMPLES))]
+    x_err = torch.as_tensor(data.x_train[shown], device=device)
+    y_err = torch.as_tensor(data.y_train[shown], device=device)
+
+    def train_error(model) -> dict:
+        return {"train_error": classification_scores(model, (x_err, y_err))[1]}
+
+    pretrained = stack.info.get("kind", "random") not in UNTRAINED
+    held = [p for layer in net[:-1] for p in layer.parameters()] if pretrained else []
+    if cfg.warmup_top_epochs:
+        log(f"[{name}] " + (f"the first {cfg.warmup_top_epochs} epochs train the output layer "
+                            "alone" if pretrained else "random init: no output-layer warm-up "
+                            "(it is for pre-trained layers)"))
+        if not pretrained:
+            from dataclasses import replace
+
+            cfg = replace(cfg, warmup_top_epochs=0)
     history = fit(net, (data.x_train[rep], data.y_train[rep]), (x_va, y_va),
                   cfg, seed=seed, device=device, objective=classification_objective,
                   validate=classification_validation_loss, log=log, name=name,
-                  checkpoint=checkpoint)
+                  checkpoint=checkpoint, epoch_scores=train_error, frozen_in_warmup=held)
     net.eval()
-    info = {**split.info(),
-            "val_error": error_rate(net, x_va, y_va),
-            "test_error": error_rate(net, data.x_test, data.y_test),
-            "train_error": error_rate(net, data.x_train[tr], data.y_train[tr])}
+    dev = next(net.parameters()).device
+    val_loss, val_error = classification_scores(
+        net, (torch.as_tensor(x_va, device=dev), torch.as_tensor(y_va, device=dev)))
+    info = {**split.info(), "val_error": val_error, "val_loss": val_loss,
+            "train_error": error_rate(net, data.x_train[tr], data.y_train[tr]),
+            "epochs_run": len(history), "best_epoch": best_epoch(history, cfg.stop_on)}
+    if test:
+        info["test_error"] = error_rate(net, data.x_test, data.y_test)
     return net, history, info
+
+
+def best_epoch(history: list[dict], stop_on: str) -> int:
+    """The epoch early stopping restored (the first of equal scores, as it keeps the first)."""
+    if stop_on == "error":
+        key = [(r["val_error"], r["val_loss"]) for r in history]
+    else:
+        key = [r["val_loss"] for r in history]
+    best, at = None, 0
+    from .train import better
+
+    for i, k in enumerate(key):
+        if best is None or better(k, best):
+            best, at = k, i
+    return int(history[at]["epoch"]) if history else 0
+
+
+def refit(stack, data, budget, seed: int, train, epochs: int, *, min_epoch_samples: int = 0,
+          val_fraction: float = VAL_FRACTION, device="cpu", log=print, name: str = "refit",
+          checkpoint=None):
+    """Hinton & Salakhutdinov's protocol: with the epoch count chosen on validation, fine-tune
+    a fresh net on every label of the budget (the held-out ones too; ``all``: the training
+    and validation splits, 60,000 MNIST images) for exactly ``epochs`` epochs, no early
+    stopping, and test the last epoch's net. Returns (net, history, info) like
+    :func:`finetune`; the history's validation scores are then on images it trains on."""
+    from dataclasses import replace
+
+    import torch
+
+    from .train import (classification_objective, classification_scores,
+                        classification_validation_loss, fit)
+
+    split = label_split(data.y_train, data.y_val, budget, seed, val_fraction)
+    x_va, y_va = data.split(split.val_split)
+    x = np.concatenate([data.x_train[split.train], x_va[split.val]])
+    y = np.concatenate([data.y_train[split.train], y_va[split.val]])
+    n_classes = int(max(data.y_train.max(), data.y_val.max(), data.y_test.max())) + 1
+    net = build_classifier(stack, n_classes, seed)
+    rep = tiled(np.arange(len(y)), min_epoch_samples)
+    cfg = replace(train, epochs=int(epochs), stop_on="none")
+    log(f"[{name}] refit on all {len(y)} labels of budget {budget_label(budget)} for the "
+        f"{epochs} epochs chosen on validation")
+    shown = np.arange(len(y))[::max(1, -(-len(y) // TRAIN_ERROR_SAMPLES))]
+    x_err, y_err = (torch.as_tensor(a[shown], device=device) for a in (x, y))
+    pretrained = stack.info.get("kind", "random") not in UNTRAINED
+    if not pretrained:
+        cfg = replace(cfg, warmup_top_epochs=0)
+    held = [p for layer in net[:-1] for p in layer.parameters()] if pretrained else []
+    history = fit(net, (x[rep], y[rep]), (x[shown], y[shown]), cfg, seed=seed, device=device,
+                  objective=classification_objective, validate=classification_validation_loss,
+                  log=log, name=name, checkpoint=checkpoint,
+                  epoch_scores=lambda m: {"train_error": classification_scores(m, (x_err, y_err))[1]},
+                  frozen_in_warmup=held)
+    net.eval()
+    info = {**split.info(), "refit_labels": int(len(y)), "refit_epochs": int(epochs),
+            "train_error": error_rate(net, x, y),
+            "test_error": error_rate(net, data.x_test, data.y_test)}
+    return net, history, info
+
+
+# --------------------------------------------------------------------------- equal tuning
+
+
+def grid_points(train, grid: dict | None) -> list[tuple[dict, object]]:
+    """The tuning grid's points as (the values set, the TrainConfig), keys in sorted order and
+    values in the order given. ``grid`` maps TrainConfig keys to lists (e.g. ``{lr: [0.1,
+    0.03], weight_decay: [0, 2e-4]}``); empty or None: one point, ``train`` itself."""
+    import itertools
+
+    if not grid:
+        return [({}, train)]
+    keys = sorted(grid)
+    points = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    return [(pt, train.over(pt, "finetune_grid")) for pt in points]
+
+
+def tune(stack, data, budget, seed: int, train, grid: dict | None, *, min_epoch_samples: int = 0,
+         val_fraction: float = VAL_FRACTION, device="cpu", log=print, name: str = "finetune",
+         checkpoint=None, test: bool = True):
+    """Fine-tune once per point of ``grid`` and keep the net with the lowest validation error
+    (its validation loss breaking ties, then the earlier point): every initialisation gets the
+    same grid, so the same tuning budget (issue 39's "equal tuning"). Only that net reads the
+    test split. Returns (net, history, info) like :func:`finetune`; ``info`` adds the chosen
+    values (``chosen``) and every trial's validation scores (``trials``).
+
+    ``checkpoint``: each finished trial is saved (the trials' scores and the best net so far),
+    a resumed job skips them, and the running trial resumes from its own stage ``trial<k>``.
+    """
+    from .epochs import NO_CHECKPOINT
+
+    points = grid_points(train, grid)
+    ck = NO_CHECKPOINT if checkpoint is None else checkpoint
+    saved = ck.load()
+    trials, best = (saved["trials"], saved["best"]) if saved is not None else ([], None)
+    if saved is not None:
+        log(f"[{name}] resuming the tuning grid after trial {len(trials)}/{len(points)}")
+    with ck.deferring():
+        for i, (point, cfg) in enumerate(points):
+            if i < len(trials):
+                continue
+            log(f"[{name}] grid trial {i + 1}/{len(points)}: {point or 'the settings as given'}")
+            stage = ck.stage(f"trial{i + 1}", label=f"fine-tune trial {i + 1}/{len(points)}",
+                             index=i + 1, stages=len(points))
+            net, history, info = finetune(stack, data, budget, seed, cfg,
+                                          min_epoch_samples=min_epoch_samples,
+                                          val_fraction=val_fraction, device=device, log=log,
+                                          name=f"{name} trial {i + 1}", checkpoint=stage,
+                                          test=False)
+            trials.append({**point, "val_error": info["val_error"], "val_loss": info["val_loss"],
+                           "best_epoch": info["best_epoch"], "epochs_run": info["epochs_run"]})
+            score = (info["val_error"], info["val_loss"])
+            if best is None or score < (best["info"]["val_error"], best["info"]["val_loss"]):
+                best = {"index": i, "state": {k: v.detach().cpu().clone()
+                                              for k, v in net.state_dict().items()},
+                        "history": history, "info": info}
+            ck.save({"trials": trials, "best": best},
+                    note=f"checkpoint saved: {i + 1}/{len(points)} grid trials", log=log)
+            stage.remove()
+            ck.raise_if_stopped(f"grid trial {i + 1}")
+    n_classes = int(max(data.y_train.max(), data.y_val.max(), data.y_test.max())) + 1
+    net = build_classifier(stack, n_classes, seed)
+    net.load_state_dict(best["state"])
+    net.to(device).eval()
+    chosen = points[best["index"]][0]
+    log(f"[{name}] chosen on validation: {chosen or 'the settings as given'} (trial "
+        f"{best['index'] + 1}/{len(points)}, validation error {best['info']['val_error']:.4f})")
+    info = {**best["info"], "chosen": chosen, "trials": trials}
+    if test:
+        info["test_error"] = error_rate(net, data.x_test, data.y_test)
+    return net, best["history"], info

@@ -192,6 +192,48 @@ def error_vs_budget(summary: pd.DataFrame, path, gain: pd.DataFrame | None = Non
     _save(fig, path)
 
 
+def finetune_curves(curves: pd.DataFrame, path) -> None:
+    """E6: each classifier's validation and training error (%) per fine-tuning epoch, one
+    panel per budget, one colour per init, one line per seed (``curves`` columns: budget,
+    init, seed, epoch, val_error, train_error, in %); the validation error is solid, the
+    training error dashed. Where the validation line turns up while the training one falls,
+    a net over-fits; where the run stops, its patience ran out."""
+    budgets = list(dict.fromkeys(curves["budget"]))
+    fig, axes = plt.subplots(1, len(budgets), figsize=(4.6 * len(budgets), 3.8), squeeze=False)
+    inits = list(dict.fromkeys(curves["init"]))
+    colors = dict(zip(inits, sns.color_palette("tab10", len(inits))))
+    for ax, b in zip(axes[0], budgets):
+        for (init, _), g in curves[curves["budget"] == b].groupby(["init", "seed"], sort=False):
+            ax.plot(g["epoch"], g["val_error"], color=colors[init], lw=1, alpha=0.8)
+            ax.plot(g["epoch"], g["train_error"], color=colors[init], lw=0.8, ls="--", alpha=0.6)
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_title(f"budget {b}", fontsize=10)
+        ax.set_xlabel("fine-tuning epoch")
+        ax.set_ylabel("error (%): validation solid, training dashed")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(handles=[plt.Line2D([], [], color=colors[i], label=i) for i in inits],
+                      fontsize=8)
+    _save(fig, path)
+
+
+def probe_vs_budget(curve: pd.DataFrame, path) -> None:
+    """E7: linear-probe accuracy against the epochs a fit trained, one colour per model, one
+    line per seed (``curve`` columns: model, seed, epochs, test, validation)."""
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    models = list(dict.fromkeys(curve["model"]))
+    colors = dict(zip(models, sns.color_palette("tab10", len(models))))
+    for (model, _), g in curve.groupby(["model", "seed"], sort=False):
+        g = g.sort_values("epochs")
+        ax.plot(g["epochs"], g["test"], color=colors[model], marker="o", ms=3, lw=1)
+        ax.plot(g["epochs"], g["validation"], color=colors[model], ls="--", lw=0.8, alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_xlabel("epochs trained (log scale)")
+    ax.set_ylabel("linear-probe accuracy (test solid, validation dashed)")
+    ax.legend(handles=[plt.Line2D([], [], color=colors[m], label=m) for m in models])
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
 def filter_grid(panels: dict[str, np.ndarray], shape, path, nrow: int = 10) -> None:
     """First-layer filters (rows of W1), each min-max scaled to [0, 1] on its own, one panel
     per model."""

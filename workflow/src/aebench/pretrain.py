@@ -183,6 +183,29 @@ def random_init(x_train, x_val, dims, init, train, seed, device, log, checkpoint
                  [torch.zeros(n) for n in dims[:-1]])
 
 
+@init_kind("uniform_sigmoid")
+def uniform_sigmoid_init(x_train, x_val, dims, init, train, seed, device, log,
+                         checkpoint=None) -> Stack:
+    """The control as the sources initialised sigmoid nets (Glorot & Bengio 2010, the Theano
+    tutorials' MLP, SdA and DBN): W ~ U(±4·sqrt(6 / (fan_in + fan_out))), biases 0; seeded.
+    PyTorch's default (:func:`random_init`) draws from U(±1/sqrt(fan_in)), about 4x smaller
+    for a 1000-unit layer, so its sigmoid units start nearly linear."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    weights = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        bound = 4 * (6 / (a + b)) ** 0.5
+        weights.append((torch.rand(b, a, generator=g) * 2 - 1) * bound)
+    log(f"random init of {dims} (uniform ±4·sqrt(6/(fan_in+fan_out)), seed {seed})")
+    return Stack(list(dims), weights, [torch.zeros(b) for b in dims[1:]], {"history": []},
+                 [torch.zeros(n) for n in dims[:-1]])
+
+
+# Inits that train nothing: the controls. Fine-tuning gives their nets no output-layer warm-up.
+UNTRAINED = ("random", "uniform_sigmoid")
+
+
 @init_kind("ae")
 def autoencoder_init(x_train, x_val, dims, init, train, seed, device, log,
                      checkpoint=None) -> Stack:

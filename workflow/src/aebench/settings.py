@@ -39,9 +39,10 @@ class TrainConfig:
     epochs: int = setting(100, minimum=1)  # the most; early stopping may end sooner
     batch_size: int = setting(256, minimum=1)
     lr: float = setting(1e-3, exclusiveMinimum=0)
-    # decoupled (AdamW): each step shrinks weights by lr * this
+    # adam: decoupled (AdamW), each step shrinks weights by lr * this; sgd: an L2 weight cost
+    # added to the gradient (the papers' "weight cost")
     weight_decay: float = setting(0.0, minimum=0)
-    # epochs without a better validation loss before stopping
+    # epochs without a better validation score (see stop_on) before stopping
     patience: int = setting(10, minimum=1)
     # multiply lr by this each epoch (1 = constant)
     lr_decay: float = setting(1.0, exclusiveMinimum=0, maximum=1)
@@ -54,6 +55,18 @@ class TrainConfig:
     # device computes it natively (GPUs, CPUs with avx512_bf16/amx); the weights, the optimizer,
     # the loss and validation stay fp32. 2-3x faster matrix products, less precise ones.
     precision: Literal["fp32", "bf16"] = "fp32"
+    # "adam" (Adam; AdamW with weight_decay) or "sgd" (SGD with `momentum`, the papers'
+    # fine-tuning rule)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: float = setting(0.9, minimum=0, exclusiveMaximum=1)  # sgd only
+    # What early stopping watches: "loss" (the validation loss), or "error" (a classifier's
+    # validation zero-one error, the loss breaking ties): what a classifier is judged on;
+    # "none": train all `epochs` and keep the last (a refit for an epoch count chosen before)
+    stop_on: Literal["loss", "error", "none"] = "loss"
+    # Fine-tuning a pre-trained stack: the first this many epochs train the new output layer
+    # alone, the layers below frozen (Hinton & Salakhutdinov 2006 trained the top layer alone
+    # for 5 epochs), so its random early gradients do not undo the pre-trained features
+    warmup_top_epochs: int = setting(0, minimum=0)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -61,13 +74,20 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["precision"] == "fp32":  # the default leaves specs as they were: no fit re-runs
-            del d["precision"]
+        # Keys added after the published runs are left out at their defaults, so the specs
+        # (and the fits' cache keys) of every run that does not set them stay as they were.
+        for key, default in _LATER_DEFAULTS.items():
+            if d[key] == default:
+                del d[key]
         return d
 
     def over(self, d: dict | None, where: str = "train") -> "TrainConfig":
         """These settings with the keys of ``d`` (a model's ``train:``) set over them."""
         return from_mapping(type(self), {**asdict(self), **(d or {})}, where)
+
+
+_LATER_DEFAULTS = {"precision": "fp32", "optimizer": "adam", "momentum": 0.9, "stop_on": "loss",
+                   "warmup_top_epochs": 0}
 
 
 @dataclass

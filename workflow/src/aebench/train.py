@@ -142,13 +142,23 @@ def validation_loss(model, x_val: torch.Tensor, cfg: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def classification_validation_loss(model, val, cfg: TrainConfig) -> float:
-    """Mean cross-entropy on the validation ``(x, y)``: what early-stops fine-tuning."""
-    x, y = val
-    total = 0.0
+def classification_scores(model, data) -> tuple[float, float]:
+    """Mean cross-entropy and zero-one error of ``model`` on ``(x, y)`` tensors."""
+    x, y = data
+    total, wrong = 0.0, 0
     for i in range(0, len(x), 4096):
-        total += F.cross_entropy(model(x[i:i + 4096]), y[i:i + 4096], reduction="sum").item()
-    return total / len(x)
+        logits, yb = model(x[i:i + 4096]), y[i:i + 4096]
+        total += F.cross_entropy(logits, yb, reduction="sum").item()
+        wrong += int((logits.argmax(1) != yb).sum().item())
+    return total / len(x), wrong / len(x)
+
+
+@torch.no_grad()
+def classification_validation_loss(model, val, cfg: TrainConfig) -> dict:
+    """Validation cross-entropy and zero-one error of a classifier on ``(x, y)``: what
+    early-stops fine-tuning (``cfg.stop_on``), both logged every epoch."""
+    loss, error = classification_scores(model, val)
+    return {"val_loss": loss, "val_error": error}
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -182,6 +192,12 @@ def _make_optimizer(model, cfg: TrainConfig, device: torch.device):
     # rescaled by Adam's per-weight step size, so it mostly slows training. Measured on the
     # full-MNIST ae30 after 14 epochs, validation BCE: no decay 0.0913, Adam's L2 at 1e-5
     # 0.1076, AdamW at 0.05 0.0926. Without decay both are plain Adam.
+    # SGD's weight_decay is the classic L2 weight cost (added to the gradient), as the papers'
+    # fine-tuning used it. Not fused: fused SGD fails on a step where some momentum buffers
+    # exist and others not yet, as after an output-layer warm-up (warmup_top_epochs).
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
     opt = torch.optim.AdamW if cfg.weight_decay else torch.optim.Adam
     kwargs = dict(lr=cfg.lr, weight_decay=cfg.weight_decay)
     try:  # the fused kernel does the whole update in one pass (CPU and CUDA in torch 2.4+)
@@ -197,16 +213,29 @@ def _to_device(x, device):
     return torch.as_tensor(x, device=device)
 
 
+def better(score, best) -> bool:
+    """Whether an epoch's validation ``score`` beats ``best`` (math.inf before any epoch): a
+    loss must be lower by more than 0.01% (float noise is not progress); an ``(error, loss)``
+    pair must have a lower error, or the same error and a loss lower by that much."""
+    if isinstance(score, tuple):
+        if best == math.inf:
+            return score[1] < math.inf  # a NaN loss is never the best
+        (error, loss), (best_error, best_loss) = score, best
+        return error < best_error or (error == best_error and loss < best_loss * (1 - 1e-4))
+    return score < best * (1 - 1e-4)
+
+
 class EarlyStopping:
-    """The best validation loss so far, the weights that gave it, and the epochs since."""
+    """The best validation score so far (a loss, or an ``(error, loss)`` pair: :func:`better`),
+    the weights that gave it, and the epochs since."""
 
     def __init__(self, model: torch.nn.Module, patience: int):
         self.model, self.patience = model, patience
         self.best, self.best_state, self.bad = math.inf, None, 0
 
-    def update(self, val: float) -> bool:
-        """Score an epoch; True if it improved on the best by more than 0.01%."""
-        improved = val < self.best * (1 - 1e-4)
+    def update(self, val) -> bool:
+        """Score an epoch; True if it improved on the best."""
+        improved = better(val, self.best)
         if improved:
             self.best, self.bad = val, 0
             self.best_state = copy.deepcopy(self.model.state_dict())
@@ -232,13 +261,21 @@ class EarlyStopping:
 def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int = 0,
         device: torch.device | str = "cpu", objective: LossFn = autoencoder_objective,
         log: Callable[[str], None] = print, name: str = "model",
-        validate: Callable = validation_loss, checkpoint=None) -> list[dict]:
+        validate: Callable = validation_loss, checkpoint=None,
+        epoch_scores: Callable | None = None, frozen_in_warmup=()) -> list[dict]:
     """Train ``model`` in place; returns the per-epoch history (list of dicts).
 
-    The weights of the epoch with the lowest validation loss are restored at the end.
+    The weights of the epoch with the best validation score are restored at the end: the
+    lowest validation loss, or with ``cfg.stop_on == "error"`` the lowest validation error
+    (the loss breaking ties, :func:`better`).
     ``x_train`` / ``x_val`` are arrays, or tuples of arrays indexed together (a classifier's
     ``(x, y)``, E6); the objective then gets the tuple of minibatch tensors, and
-    ``validate(model, x_val, cfg)`` scores the validation data.
+    ``validate(model, x_val, cfg)`` scores the validation data: a loss, or a dict with
+    ``val_loss`` (and ``val_error`` for a classifier), every entry logged in the history.
+    ``epoch_scores(model)``: more scores (a dict) for each epoch's history row, computed in
+    eval mode after validation (E6: the training error). ``frozen_in_warmup``: parameters
+    that the first ``cfg.warmup_top_epochs`` epochs leave unchanged (no gradient, so neither
+    the optimizer's step nor its weight decay touches them).
 
     ``checkpoint`` (an :class:`aebench.checkpoint.Checkpointer` stage; None: none) makes the
     loop resumable (:class:`aebench.epochs.EpochLoop`): it starts from the stage's saved state
@@ -260,6 +297,11 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
     stopping = EarlyStopping(model, cfg.patience)
     n = len(x_train[0]) if isinstance(x_train, tuple) else len(x_train)
     amp = precision_context(cfg, device, name)
+    frozen = list(frozen_in_warmup)
+    if cfg.warmup_top_epochs and not frozen:
+        raise ValueError(f"[{name}] warmup_top_epochs={cfg.warmup_top_epochs} is for fine-tuning a "
+                         "classifier on a pre-trained stack; this fit has no layers to hold: "
+                         "remove it from its `train:` settings")
     log(f"[{name}] training on {device}: {n} samples, batch {cfg.batch_size}, "
         f"up to {cfg.epochs} epochs, lr {cfg.lr}"
         + ("" if cfg.precision == "fp32" else f", {cfg.precision} steps"))
@@ -269,6 +311,8 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
                             "early_stopping": stopping})
     with loop:
         for epoch in loop.epochs():
+            for p in frozen:  # from the epoch number alone, so a resumed fit does the same
+                p.requires_grad_(epoch > cfg.warmup_top_epochs)
             model.train()
             for idx in loop.batches():
                 xb = tuple(t[idx] for t in x_train) if isinstance(x_train, tuple) else x_train[idx]
@@ -285,21 +329,49 @@ def fit(model: torch.nn.Module, x_train, x_val, cfg: TrainConfig, *, seed: int =
                     f"(lr {sched.get_last_lr()[0]:.3g}). Lower `lr` in this model's `train:` "
                     f"settings in config.yaml (or in `training:`) and run again.")
             model.eval()
-            val = validate(model, x_val, cfg)
+            scores = validate(model, x_val, cfg)
+            scores = dict(scores) if isinstance(scores, dict) else {"val_loss": scores}
+            if epoch_scores is not None:
+                scores.update(epoch_scores(model))
+            val = scores["val_loss"]
             sched.step()
             dt = loop.seconds()
-            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val,
+            row = {"epoch": epoch, "train_loss": train_loss, **scores,
                    "lr": opt.param_groups[0]["lr"], "seconds": dt}
-            improved = stopping.update(val)
+            improved = stopping.update(_stop_score(cfg, scores, name, epoch))
+            shown = "".join(f"  {k} {v:.5f}" for k, v in scores.items() if k != "val_loss")
             log(f"[{name}] epoch {epoch:4d}/{cfg.epochs}  train {train_loss:.5f}  val {val:.5f}"
-                f"{'  *' if improved else ''}  {dt:.1f}s")
+                f"{shown}{'  *' if improved else ''}  {dt:.1f}s")
             if stopping.stop:
-                log(f"[{name}] early stop: no better validation loss for {cfg.patience} epochs")
+                log(f"[{name}] early stop: no better validation {cfg.stop_on} for "
+                    f"{cfg.patience} epochs")
             loop.end(row, done=stopping.stop or epoch == cfg.epochs)
+        for p in frozen:
+            p.requires_grad_(True)
         stopping.restore_best()
-        log(f"[{name}] done: best validation loss {stopping.best:.5f}")
+        log(f"[{name}] done: " + ("kept the last epoch" if cfg.stop_on == "none" else
+                                  f"best validation {cfg.stop_on} {_shown(stopping.best)}"))
     _record_work(name, loop.history, model, x_train, x_val)
     return loop.history
+
+
+def _stop_score(cfg: TrainConfig, scores: dict, name: str, epoch: int):
+    """What early stopping compares (:func:`better`): the validation loss, or (error, loss);
+    with stop_on "none" each epoch beats the one before, so the last is kept."""
+    if cfg.stop_on == "loss":
+        return scores["val_loss"]
+    if cfg.stop_on == "none":
+        return -float(epoch)
+    if "val_error" not in scores:
+        raise ValueError(f"[{name}] stop_on: error needs a classifier's validation error; this fit "
+                         "has a loss only: use stop_on: loss in its `train:` settings")
+    return scores["val_error"], scores["val_loss"]
+
+
+def _shown(best) -> str:
+    if isinstance(best, tuple):
+        return f"error {best[0]:.5f} (loss {best[1]:.5f})"
+    return f"{best:.5f}"
 
 
 def _record_work(name: str, history: list[dict], model, x_train, x_val) -> None:

@@ -155,6 +155,11 @@ class Context:
     def metrics_json(self, model: str, seed: int) -> dict:
         return json.loads((self.models[model][seed] / "metrics.json").read_text())
 
+    def history(self, model: str, seed: int) -> pd.DataFrame | None:
+        """The run's per-epoch history.csv (None where a restored run came without it)."""
+        path = self.models[model][seed] / "history.csv"
+        return pd.read_csv(path) if path.exists() else None
+
     def codes(self, model: str, seed: int) -> dict[str, np.ndarray]:
         run = self.models[model][seed]
         if self.reads is None:

@@ -11,11 +11,21 @@ the same seed, hence the same labelled subset (positive: pre-training helps);
 ``gain_pct@fewest``, the same number at the smallest budget (an alias, so that a claim can
 name it whatever the budgets are); and, with two budgets or more,
 ``gain_few_minus_many_pct``, the gain at the smallest budget minus the gain at the largest
-(positive: pre-training helps most with few labels, Erhan et al. 2010).
+(positive: pre-training helps most with few labels, Erhan et al. 2010). The same gains relative
+to the reference's error, in % of it: ``rel_gain_pct@<budget>``, ``rel_gain_pct@fewest`` and
+``rel_gain_few_minus_many_pct`` (a point at 100 labels, where errors are ten times larger, is
+not a point with all labels: "helps most" is judged relative).
+
+``anchor_nets``: the nets published anchors were measured on (Hinton & Salakhutdinov's
+784-500-500-2000-10 DBN, a shallow 784-800-10 net from random weights), each pre-trained by one
+of ``inits`` with its own RBM and fine-tuning settings, fine-tuned with one budget, optionally
+refit on every label for the chosen epoch count (their protocol): ``test_error_pct@<budget>``
+under the net's name, compared with no init (the anchor claims judge them).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -33,6 +43,16 @@ class InitEntry:
 
 
 @dataclass
+class AnchorNet:
+    hidden: list[int] = field(metadata={"schema": {"minItems": 1}})  # sigmoid hidden layers
+    init: str  # a name of `inits`: how its layers are pre-trained
+    budget: int | Literal["all"] = "all"
+    rbm: dict = field(default_factory=dict)  # over the init's RBM settings (the source's)
+    finetune: dict = field(default_factory=dict)  # over E6's `finetune` (the source's recipe)
+    refit: bool = False  # retrain on every label for the epoch count chosen on validation
+
+
+@dataclass
 class Params:
     hidden: list[int] = field(metadata={"schema": {"minItems": 1}})  # sigmoid hidden layers
     # Labels for fine-tuning, early stopping's included (the rule: aebench.finetune.label_split)
@@ -46,9 +66,20 @@ class Params:
     # share of a numeric budget held out for early stopping (why a fifth: VAL_FRACTION)
     val_fraction: float = field(default=VAL_FRACTION, metadata={
         "schema": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}})
+    # Equal tuning: fine-tuning settings (keys of `finetune`) -> values to try; every init and
+    # budget tries every combination and keeps the one with the lowest validation error
+    # (aebench.finetune.tune), so no init gets more tuning than another. {}: `finetune` as is.
+    finetune_grid: dict[str, list[float]] = field(default_factory=dict)
+    # name -> a net a published anchor was measured on (AnchorNet; judged by the anchor claims)
+    anchor_nets: dict[str, AnchorNet] = field(default_factory=dict)
+    # false: skip the anchor nets (a preset on subsets, where their claims are not judged;
+    # a preset cannot remove config.yaml's entries, the config files merge)
+    run_anchor_nets: bool = True
 
     def __post_init__(self):
         self.inits = {k: v if isinstance(v, InitEntry) else InitEntry(**v) for k, v in self.inits.items()}
+        self.anchor_nets = {k: v if isinstance(v, AnchorNet) else AnchorNet(**v)
+                            for k, v in self.anchor_nets.items()}
         for key in ("pretrain", "finetune"):
             v = getattr(self, key)
             setattr(self, key, v if isinstance(v, TrainConfig) else TrainConfig.from_dict(v))
@@ -61,6 +92,23 @@ class Params:
         return {name: InitSpec.parse(asdict(entry), f"inits.{name}", INITS,
                                      rbm_defaults=asdict(self.rbm))
                 for name, entry in self.inits.items()}
+
+    @cached_property
+    def anchor_specs(self) -> dict[str, tuple[InitSpec, TrainConfig]]:
+        """Each anchor net's init (its `rbm` over the init's settings) and fine-tuning; none
+        with ``run_anchor_nets: false``."""
+        out = {}
+        for name, net in self.anchor_nets.items() if self.run_anchor_nets else ():
+            if net.init not in self.inits:
+                raise ValueError(f"anchor_nets.{name}.init: {net.init!r} is not one of inits "
+                                 f"{sorted(self.inits)}")
+            entry = asdict(self.inits[net.init])
+            init = InitSpec.parse(entry, f"anchor_nets.{name}", INITS,
+                                  rbm_defaults={**asdict(self.rbm), **net.rbm})
+            if net.rbm and init.kind != "rbm":
+                raise ValueError(f"anchor_nets.{name}.rbm: its init {net.init!r} is no RBM")
+            out[name] = (init, self.finetune.over(net.finetune, f"anchor_nets.{name}.finetune"))
+        return out
 
 
 def stack_model(init: str) -> str:
@@ -76,7 +124,13 @@ class E6(Experiment):
     title = "pre-training"
     lecture = "slides 11-13"
     Params = Params
-    figures = {"error_vs_budget.png": (
+    figures = {"finetune_curves.png": (
+        "Fine-tuning curves: each classifier's validation error (solid) and training error "
+        "(dashed, on up to 10,000 of its training labels), in %, per epoch of the trial "
+        "the tuning grid kept; one panel per label budget, one colour per initialisation, one "
+        "line per seed. Early stopping watches the validation error (its cross-entropy "
+        "breaking ties) and restores the best epoch."),
+        "error_vs_budget.png": (
         "Left: test error (%) of the fine-tuned classifier against the number of labels it "
         "used, early stopping's included (training + early-stopping labels; log scale), one "
         "line per initialisation, mean ± 95% CI over seeds. "
@@ -116,7 +170,8 @@ class E6(Experiment):
         return {"hidden": "-".join(map(str, p.hidden)), "val_pct": f"{p.val_fraction:.0%}"}
 
     def models(self, p):
-        return [classifier_model(i, b) for i in p.inits for b in p.budgets]
+        return ([classifier_model(i, b) for i in p.inits for b in p.budgets]
+                + [classifier_model(n, p.anchor_nets[n].budget) for n in p.anchor_specs])
 
     def derived_models(self, p, config):
         from ..datasets import of_model
@@ -131,7 +186,14 @@ class E6(Experiment):
             for b in p.budgets:
                 out[classifier_model(init, b)] = Classifier.spec(
                     classifier_model(init, b), dataset, p.finetune, stack_model(init), b,
-                    p.min_epoch_samples, p.val_fraction)
+                    p.min_epoch_samples, p.val_fraction, p.finetune_grid)
+        for name, (init, finetune) in p.anchor_specs.items():
+            net = p.anchor_nets[name]
+            out[stack_model(name)] = StackKind.spec(stack_model(name), dataset, init, net.hidden,
+                                                    p.pretrain)
+            out[classifier_model(name, net.budget)] = Classifier.spec(
+                classifier_model(name, net.budget), dataset, finetune, stack_model(name),
+                net.budget, p.min_epoch_samples, p.val_fraction, p.finetune_grid, net.refit)
         return out
 
     def check(self, p, cfg):
@@ -142,6 +204,21 @@ class E6(Experiment):
         if p.reference not in p.inits:
             raise ValueError(f"reference {p.reference!r} is not one of its inits {sorted(p.inits)}")
         p.init_specs  # parses every init: a bad one stops the run here, named
+        clash = sorted(set(p.anchor_nets) & set(p.inits))
+        bad = [n for n in p.anchor_nets if not n.isidentifier()]
+        if clash or bad:
+            raise ValueError(f"anchor_nets: names {clash or bad} must differ from the inits' and "
+                             "be letters, digits and underscores (they become model names)")
+        p.anchor_specs
+        from ..finetune import grid_points
+
+        try:
+            grid_points(p.finetune, p.finetune_grid)
+        except ValueError as e:
+            raise ValueError(f"finetune_grid: {e}; its keys are settings of `finetune`") from None
+        empty = [k for k, v in p.finetune_grid.items() if not v]
+        if empty:
+            raise ValueError(f"finetune_grid: {empty} list no values (give at least one each)")
         # a numeric budget needs one training and one early-stopping label per class (so at
         # least twice the number of classes: checked against the data when fine-tuning)
         small = [b for b in p.budgets if b != "all" and b < 2]
@@ -155,18 +232,25 @@ class E6(Experiment):
 
         from ..finetune import budget_label
         from ..metrics import mean_ci
-        from ..plots import error_vs_budget
+        from ..plots import error_vs_budget, finetune_curves
 
         p = ctx.params
         labels = [budget_label(b) for b in p.budgets]
         ref = p.reference
-        err, counts = {}, {}
+        err, counts, curves = {}, {}, []
+        audit = defaultdict(dict)  # (init, seed) -> how each budget's net was chosen
         for init in p.inits:
             for b, label in zip(p.budgets, labels):
                 model = classifier_model(init, b)
                 for seed in ctx.seeds(model):
                     m = ctx.metrics_json(model, seed)
                     err[init, label, seed] = 100 * m["test_error"]
+                    audit[init, seed].update(audit_values(m, label))
+                    h = ctx.history(model, seed)
+                    if h is not None and {"val_error", "train_error"} <= set(h.columns):
+                        curves.append(h.assign(budget=label, init=init, seed=seed,
+                                               val_error=100 * h["val_error"],
+                                               train_error=100 * h["train_error"]))
                     # every label used, early stopping's included (aebench.finetune)
                     counts.setdefault(label, set()).add(int(m["n_labels"]))
         uneven = {b: sorted(c) for b, c in counts.items() if len(c) > 1}
@@ -179,12 +263,17 @@ class E6(Experiment):
         for init in p.inits:
             for seed in seeds:
                 values = {f"test_error_pct@{b}": err[init, b, seed] for b in labels}
+                values.update(audit[init, seed])
                 if init != ref:
                     gain = {b: err[ref, b, seed] - err[init, b, seed] for b in labels}
+                    rel = {b: relative(gain[b], err[ref, b, seed]) for b in labels}
                     values.update({f"gain_pct@{b}": g for b, g in gain.items()})
                     values["gain_pct@fewest"] = gain[few]
+                    values.update({f"rel_gain_pct@{b}": g for b, g in rel.items()})
+                    values["rel_gain_pct@fewest"] = rel[few]
                     if few != many:  # one budget: no "few vs many" to judge
                         values["gain_few_minus_many_pct"] = gain[few] - gain[many]
+                        values["rel_gain_few_minus_many_pct"] = rel[few] - rel[many]
                 out += rows(init, seed, values)
                 ctx.log(f"{init} seed {seed}: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
             for b in labels:
@@ -193,5 +282,28 @@ class E6(Experiment):
                 if init != ref:
                     mean, ci = mean_ci([err[ref, b, s] - err[init, b, s] for s in seeds])
                     gains.append({"init": init, "n_labels": n_labels[b], "mean": mean, "ci95": ci})
+        for name in p.anchor_specs:  # the anchors' own nets, beside the comparison
+            net = p.anchor_nets[name]
+            model, label = classifier_model(name, net.budget), budget_label(net.budget)
+            for seed in ctx.seeds(model):
+                m = ctx.metrics_json(model, seed)
+                out += rows(name, seed, {f"test_error_pct@{label}": 100 * m["test_error"]})
         error_vs_budget(pd.DataFrame(curve), ctx.figure("error_vs_budget.png"), pd.DataFrame(gains))
+        if curves:  # runs made before the errors were logged have none
+            finetune_curves(pd.concat(curves, ignore_index=True), ctx.figure("finetune_curves.png"))
         return out
+
+
+def audit_values(m: dict, label: str) -> dict[str, float]:
+    """How a classifier was chosen, from its metrics.json (where its run recorded it): the
+    stopping epoch, its training and validation error (%), and the grid values it kept."""
+    out = {f"best_epoch@{label}": m.get("best_epoch"),
+           f"train_error_pct@{label}": 100 * m["train_error"] if "train_error" in m else None,
+           f"val_error_pct@{label}": 100 * m["val_error"] if "val_error" in m else None}
+    out.update({f"chosen_{k}@{label}": v for k, v in (m.get("chosen") or {}).items()})
+    return {k: float(v) for k, v in out.items() if v is not None}
+
+
+def relative(gain: float, reference: float) -> float:
+    """A gain in % of the reference's error (0 where the reference makes none)."""
+    return 100 * gain / reference if reference else 0.0

@@ -31,9 +31,19 @@ class Params:
     sparsity_threshold: float = field(default=0.05, metadata={"schema": {"exclusiveMinimum": 0}})
     probe_n_train: int = field(default=10000, metadata={"schema": {"minimum": 10}})
     probe_max_iter: int = field(default=1000, metadata={"schema": {"minimum": 1}})
+    # the probe's inverse regularisation, chosen on validation per model (metrics.tuned_probe)
+    probe_Cs: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0, 10.0],
+                                  metadata={"schema": {"minItems": 1}})
     # std of the Gaussian input perturbation of code_sensitivity (pixels in [0, 1])
     sensitivity_noise: float = field(default=0.05, metadata={"schema": {"exclusiveMinimum": 0}})
     n_show: int = field(default=10, metadata={"schema": {"minimum": 1, "maximum": 64}})
+    # The probe across training budgets: each of `budget_models` is also fitted with each cap
+    # of `budget_epochs` (as `<model>_ep<N>`); per model and seed the fit whose probe reads
+    # best on validation (the converged one included) gives `probe_accuracy@best_budget`, so a
+    # budget chosen for the table cannot decide a comparison of features
+    budget_models: list[str] = field(default_factory=list)
+    budget_epochs: list[int] = field(default_factory=list, metadata={
+        "schema": {"items": {"type": "integer", "minimum": 1}, "uniqueItems": True}})
 
     def __post_init__(self):
         self.noise_eval = [n if isinstance(n, NoiseEntry) else NoiseEntry(**n) for n in self.noise_eval]
@@ -90,7 +100,9 @@ TABLE = (
     "what contraction buys); "
     "code_sparsity is the fraction of code values below experiments.e7.sparsity_threshold; "
     "probe_accuracy is the accuracy of a linear probe (scikit-learn LogisticRegression on "
-    "standardised codes, fitted on up to experiments.e7.probe_n_train train codes). Every "
+    "standardised codes, fitted on up to experiments.e7.probe_n_train train codes, its inverse "
+    "regularisation C chosen on validation from experiments.e7.probe_Cs for each model alike: "
+    "probe_log10_C). Every "
     "variant is early-stopped on the clean validation reconstruction loss.")
 
 
@@ -102,10 +114,39 @@ class E7(Experiment):
     threads = "baseline"
     resources = {"mem_mb": 6000, "runtime": 60}  # linear probes and encoder Jacobians
     table_caption = TABLE
-    figures = {"denoising.png": (
+    figures = {"probe_vs_budget.png": (
+        "Linear-probe accuracy of the codes against the epochs each fit trained (its cap, or "
+        "fewer where early stopping ended it), for the models fitted at several budgets "
+        "(experiments.e7.budget_models): test accuracy solid, validation dashed, one line per "
+        "seed. probe_accuracy@best_budget is the test accuracy of the fit that read best on "
+        "validation."),
+        "denoising.png": (
         "Top: clean test images. Then, for each noise kind at its strongest evaluated level, "
         "the corrupted inputs followed by each variant's reconstruction of them (first seed). A "
         "denoising AE should output something close to the clean images.")}
+
+    def models(self, p):
+        return list(p.models) + [budget_model(m, b) for m in p.budget_models
+                                 for b in p.budget_epochs]
+
+    def derived_models(self, p, config):
+        """Each budget model: its base model's config entry with the epoch cap replaced."""
+        from ..datasets import of_model
+        from ..kinds import parse_model
+
+        out = {}
+        for m in p.budget_models:
+            entry = (config.get("models") or {}).get(m)
+            if entry is None:
+                raise ValueError(f"budget_models names {m!r}, which is not under `models:`")
+            if m not in p.models:
+                raise ValueError(f"budget_models: {m!r} is not one of its models {p.models}")
+            for b in p.budget_epochs:
+                capped = {**entry, "train": {**(entry.get("train") or {}), "epochs": int(b)}}
+                out[budget_model(m, b)] = parse_model(budget_model(m, b), capped,
+                                                      of_model(config, entry),
+                                                      config.get("training") or {})
+        return out
 
     def check(self, p, cfg):
         for i, n in enumerate(p.noise_eval):
@@ -117,7 +158,9 @@ class E7(Experiment):
     def evaluate(self, ctx, model, seed):
         import torch
 
-        from ..metrics import linear_probe_accuracy, squared_error_per_image
+        import math
+
+        from ..metrics import squared_error_per_image, tuned_probe
 
         d, p = ctx.data, ctx.params
         noisy = noisy_test_inputs(d.x_test, [NoiseSpec(**asdict(n)) for n in p.noise_eval])
@@ -134,9 +177,10 @@ class E7(Experiment):
         values["code_sensitivity"] = code_sensitivity(m, d.x_test, p.sensitivity_noise)
         c = ctx.codes(model, seed)
         values["code_sparsity"] = float((np.abs(c["z_test"]) < p.sparsity_threshold).mean())
-        values["probe_accuracy"] = linear_probe_accuracy(
-            c["z_train"], d.y_train, c["z_test"], d.y_test, n_train=p.probe_n_train,
-            max_iter=p.probe_max_iter, seed=seed)
+        r = tuned_probe(c["z_train"], d.y_train, c["z_val"], d.y_val, c["z_test"], d.y_test,
+                        p.probe_Cs, n_train=p.probe_n_train, max_iter=p.probe_max_iter, seed=seed)
+        values["probe_accuracy"], values["probe_log10_C"] = r["accuracy"], math.log10(r["C"])
+        values["probe_val_accuracy"], values["epochs"] = r["val_accuracy"], info["epochs"]
         values["n_params"] = info["n_params"]
         ctx.log(f"{model} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         return Evaluation(values, arrays)
@@ -159,7 +203,40 @@ class E7(Experiment):
             panels[f"{label} input"] = noisy[label][:p.n_show]
             panels.update({f"{model} ({label})": r for model, r in recons.items()})
         reconstruction_grid(panels, d.shape, ctx.figure("denoising.png"))
+        if p.budget_models and p.budget_epochs:
+            import pandas as pd
+
+            from ..plots import probe_vs_budget
+
+            curve = []
+            for model in p.budget_models:
+                for seed in ctx.seeds(model):
+                    fits = {model: ctx.evaluation(model, seed).values}
+                    fits.update({budget_model(model, b): ctx.evaluation(budget_model(model, b),
+                                                                        seed).values
+                                 for b in p.budget_epochs})
+                    best = best_budget(fits)
+                    out += rows(model, seed, {"probe_accuracy@best_budget": best["probe_accuracy"],
+                                              "best_budget_epochs": best["epochs"]})
+                    out += [r for b in p.budget_epochs
+                            for r in rows(budget_model(model, b), seed,
+                                          fits[budget_model(model, b)])]
+                    curve += [{"model": model, "seed": seed, "epochs": v["epochs"],
+                               "test": v["probe_accuracy"], "validation": v["probe_val_accuracy"]}
+                              for v in fits.values()]
+            probe_vs_budget(pd.DataFrame(curve), ctx.figure("probe_vs_budget.png"))
         return out
+
+
+def budget_model(model: str, epochs: int) -> str:
+    return f"{model}_ep{int(epochs)}"
+
+
+def best_budget(fits: dict[str, dict]) -> dict:
+    """Of one model's fits at several budgets (name -> evaluation values), the one whose probe
+    reads best on validation (the first listed of equal ones); its test accuracy is what the
+    claim compares, so the choice never looks at test."""
+    return max(fits.values(), key=lambda v: v["probe_val_accuracy"])
 
 
 def shown_labels(p) -> list[str]:
