@@ -265,3 +265,66 @@ def test_deterministic_baseline_is_one_value_and_a_one_sample_test():
     t = claims.evaluate(cs[:1], _long(pca=(13.7, 13.8, 13.9))).set_index("id")
     assert t.loc["below", "ours"].endswith("(n=3)") and "(n=1)" not in t.loc["below", "ours"]
     assert claims.DETERMINISTIC not in t.loc["below", "reason"]
+
+
+# --- README and the report's front page -----------------------------------------------------
+
+def test_cells_are_short():
+    assert claim_stats.p_text(0.003) == "0.003" and claim_stats.p_text(0.0004) == "<0.001"
+    assert claim_stats.p_text("") == "" and claim_stats.p_text(float("nan")) == ""
+    assert claim_stats.p_text("0.0608") == "0.061"  # as csv.DictReader gives it
+    assert claim_stats.replication_text(0.62) == "0.62 (fragile)"
+    assert claim_stats.replication_text("0.95") == "0.95" and claim_stats.replication_text("") == ""
+
+
+def _table():
+    cs = [{**BASE, "id": "pass", "model": "ae30", "check": {"type": "at_most", "value": 5.0}},
+          {**BASE, "id": "straddles", "model": "ae30", "check": {"type": "at_most", "value": 3.5}},
+          {**BASE, "id": "absent", "model": "nope", "check": {"type": "at_most", "value": 1}}]
+    return claims.evaluate(cs, _long())
+
+
+def test_readme_table_shows_p_holm_and_replication(tmp_path):
+    from aebench.runctl import readme
+
+    t = _table()
+    t.to_csv(tmp_path / "claims.csv", index=False)  # as the README reads it back
+    md = readme.claims_table(readme.judged(pd.read_csv(tmp_path / "claims.csv")))
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in md.splitlines()[:4]]
+    assert cells[0][-5:] == ["verdict", "reason", "p", "Holm", "replication"]
+    # pass: p 0.002045, Holm 2·0.002045 ≤ 0.05: PASS; straddles: p 0.060845, fragile
+    assert cells[2][0] == "pass" and cells[2][-3:] == ["0.002", "PASS", "1.00"]
+    assert cells[3][0] == "straddles" and cells[3][-3:] == ["0.061", "INCONCLUSIVE", "0.47 (fragile)"]
+    assert "| absent " not in md and "Holm's correction" in md
+
+
+def test_old_claims_csv_renders_without_the_new_columns():
+    """Runs published before issue 38 have claims.csv without p, Holm or replication: the
+    README shows their columns only, as before."""
+    from pathlib import Path
+
+    from aebench.runctl import frontpage, readme
+
+    old = sorted(Path(readme.ROOT, "results/published").glob("*/tables/claims.csv"))
+    if not old:
+        pytest.skip("no published run in this checkout")
+    for path in old:
+        c = pd.read_csv(path)
+        assert "p_value" not in c
+        md = readme.claims_table(readme.judged(c)) if len(readme.judged(c)) else ""
+        assert "Holm" not in md and "replication" not in md
+        html = frontpage.claims_table(path)
+        assert "<th>Holm</th>" not in html and "Holm's correction" not in html
+
+
+def test_front_page_shows_p_holm_and_replication(tmp_path):
+    from aebench.runctl import frontpage
+
+    _table().to_csv(tmp_path / "claims.csv", index=False)
+    html = frontpage.claims_table(tmp_path / "claims.csv")
+    assert "<th>p</th><th>Holm</th><th>replication</th>" in html
+    row = next(line for line in html.splitlines() if ">straddles<" in line)
+    assert "<td>0.061</td>" in row and "INCONCLUSIVE</b></td><td>0.47 (fragile)</td>" in row
+    absent = next(line for line in html.splitlines() if ">absent<" in line)
+    assert absent.endswith("<td></td><td></td><td></td></tr>")  # not judged: blank
+    assert "Holm&#x27;s correction" in html

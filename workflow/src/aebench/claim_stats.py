@@ -140,3 +140,33 @@ def replication(judgements: list[Judgement], verdict: str, draws: int = DRAWS,
     p_pass, p_fail = verdict_probs(judgements, draws, seed)
     # max: the two tails of nct can add up to 1 plus a rounding residue
     return {"PASS": p_pass, "FAIL": p_fail, "INCONCLUSIVE": max(0.0, 1.0 - p_pass - p_fail)}[verdict]
+
+
+# --- how the tables show them ---------------------------------------------------------------
+
+def _number(x) -> float:
+    """A cell as read back from claims.csv (float, blank, or its text) as a float; nan if blank."""
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def p_text(x) -> str:
+    """A p-value as a table shows it: 0.003, <0.001, blank where there is none."""
+    p = _number(x)
+    return "" if math.isnan(p) else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def replication_text(x) -> str:
+    """A replication as a table shows it: 0.62, marked fragile below FRAGILE; blank if none."""
+    r = _number(x)
+    return "" if math.isnan(r) else f"{r:.2f}" + (" (fragile)" if r < FRAGILE else "")
+
+
+LEGEND = ("p: the one-sided p-value of the verdict's direction (of \"the claim is false\" for "
+          "PASS and INCONCLUSIVE, of \"it holds\" for FAIL; a claim of several checks: the "
+          "largest check's p to pass, k times the smallest to fail). Holm: the verdict after "
+          "Holm's correction over all the claims this run judged (family-wise 5%). replication: "
+          "the plug-in chance that as many fresh seeds give the same verdict (observed mean and "
+          f"spread taken as true); \"fragile\" below {FRAGILE}.")
