@@ -170,6 +170,17 @@ def test_replication_nct_agrees_with_monte_carlo(fn, xs, thr):
     assert float((v == 1).mean()) == pytest.approx(exact[1], abs=0.01)
 
 
+def test_replication_far_from_the_threshold_is_not_nan():
+    # the published E10.grid_decodes_digits values: nc = (0.564444 − 0.5)/(0.008889/√3) = 12.557,
+    # where scipy's nct.cdf gives nan for the (1e-20) FAIL tail
+    j = at_least(seeds(0.5555555555555556, 0.5644444444444444, 0.5733333333333334), 0.5)
+    assert j.verdict == "PASS"
+    p_pass, p_fail = claim_stats._nct_probs(j)
+    assert p_pass == pytest.approx(1.0, abs=1e-5) and 0.0 <= p_fail < 1e-9
+    assert replication([j], "PASS") == pytest.approx(1.0, abs=1e-5)
+    assert replication([j], "INCONCLUSIVE") == pytest.approx(0.0, abs=1e-5)
+
+
 def test_replication_of_a_fragile_pass():
     # PASS at p 0.037 with 3 seeds: fresh seeds pass about half the time only
     j = at_most(seeds(3.0, 3.2, 3.4), 3.6)

@@ -82,14 +82,24 @@ def holm_verdicts(p_pass, p_fail, alpha: float = ALPHA) -> list[str]:
             for a, b in zip(hp, hf)]
 
 
-def _nct_probs(j: Judgement) -> tuple[float, float]:
-    """P(PASS), P(FAIL) of a fresh set of j.n seeds for a directional check with sd > 0."""
+def _nct_probs(j: Judgement) -> tuple[float, float] | None:
+    """P(PASS), P(FAIL) of a fresh set of j.n seeds for a directional check with sd > 0; None
+    where scipy cannot evaluate a tail."""
     from scipy.stats import nct, t  # here: scipy.stats costs ~0.8 s per import
 
     df = j.n - 1
     q = float(t.ppf(1 - ALPHA, df))
     nc = (j.estimate - j.limits[0]) / (j.sd / math.sqrt(j.n))
-    lower_tail, upper_tail = float(nct.cdf(-q, df, nc)), float(nct.sf(q, df, nc))
+    # scipy 1.17's nct.cdf returns nan for some far tails (df 2, nc 12.6: a probability near
+    # 1e-20); the complement of the other side's tail is then exact enough
+    lower_tail = float(nct.cdf(-q, df, nc))
+    if not math.isfinite(lower_tail):
+        lower_tail = 1.0 - float(nct.sf(-q, df, nc))
+    upper_tail = float(nct.sf(q, df, nc))
+    if not math.isfinite(upper_tail):
+        upper_tail = 1.0 - float(nct.cdf(q, df, nc))
+    if not (math.isfinite(lower_tail) and math.isfinite(upper_tail)):
+        return None
     return (lower_tail, upper_tail) if j.rule == "≤" else (upper_tail, lower_tail)
 
 
@@ -123,7 +133,9 @@ def verdict_probs(judgements: list[Judgement], draws: int = DRAWS,
     """Plug-in P(PASS), P(FAIL) of the claim on a fresh set of as many seeds."""
     if len(judgements) == 1 and judgements[0].rule in ("≤", "≥", ">") and \
             judgements[0].n >= MIN_SEEDS and judgements[0].sd > 0:
-        return _nct_probs(judgements[0])
+        exact = _nct_probs(judgements[0])
+        if exact is not None:
+            return exact
     rng = np.random.default_rng(seed)
     v = np.stack([_simulated(j, rng, draws) for j in judgements])
     return float((v == 0).all(axis=0).mean()), float((v == 1).any(axis=0).mean())
