@@ -151,7 +151,8 @@ def replication(judgements: list[Judgement], verdict: str, draws: int = DRAWS,
         return math.nan
     p_pass, p_fail = verdict_probs(judgements, draws, seed)
     # max: the two tails of nct can add up to 1 plus a rounding residue
-    return {"PASS": p_pass, "FAIL": p_fail, "INCONCLUSIVE": max(0.0, 1.0 - p_pass - p_fail)}[verdict]
+    inconclusive = max(0.0, 1.0 - p_pass - p_fail)
+    return {"PASS": p_pass, "FAIL": p_fail, "INCONCLUSIVE": inconclusive}[verdict]
 
 
 # --- how the tables show them ---------------------------------------------------------------

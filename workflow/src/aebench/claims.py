@@ -197,7 +197,8 @@ def evaluate(claims: list[dict], long: pd.DataFrame,
                     ours.append(cell + f" (n={j.n})")
                     continue
                 # one value shown as such; the other side keeps its n
-                ours.append(_side(name, v, j.n) + ("" if o is None else f" vs {_side(k['model'], o, j.n)}"))
+                other = "" if o is None else f" vs {_side(k['model'], o, j.n)}"
+                ours.append(_side(name, v, j.n) + other)
                 js[i] = dataclasses.replace(j, reason=f"{j.reason} ({note})")
             row["verdict"], row["reason"] = combine(js)
             row.update(ours="; ".join(ours), difference="; ".join(diffs),

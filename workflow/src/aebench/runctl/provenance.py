@@ -24,8 +24,9 @@ RUNTIME_KEYS = ("data_mirror", "allow_download", "restore_from", "device", "gpu"
 # to the science is covered without anyone having to list it here.
 TRAINING_CODE = ("workflow/src/aebench",
                  *(f":(exclude)workflow/src/aebench/{p}" for p in (
-                     "runctl", "experiments", "claims.py", "claim_stats.py", "verdicts.py", "plots.py",
-                     "gather.py", "retrieval.py", "publish.py", "status.py", "readme.py")),
+                     "runctl", "experiments", "claims.py", "claim_stats.py", "verdicts.py",
+                     "plots.py", "gather.py", "retrieval.py", "publish.py", "status.py",
+                     "readme.py")),
                  "workflow/scripts/fit.py", "workflow/scripts/prepare_data.py")
 
 
