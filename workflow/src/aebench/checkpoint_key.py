@@ -20,8 +20,8 @@ PACKAGE = Path(__file__).resolve().parent
 # What only judges, plots or manages runs: the rest of the package (and the two scripts that
 # fit and prepare data) is the code a fit's numbers depend on. aebench.runctl.provenance
 # compares the same files between commits.
-NOT_TRAINING = ("runctl", "experiments", "claims.py", "verdicts.py", "plots.py", "gather.py",
-                "retrieval.py", "publish.py", "status.py", "readme.py")
+NOT_TRAINING = ("runctl", "experiments", "claims.py", "claim_stats.py", "verdicts.py", "plots.py",
+                "gather.py", "retrieval.py", "publish.py", "status.py", "readme.py")
 TRAINING_SCRIPTS = ("fit.py", "prepare_data.py")  # in workflow/scripts
 
 

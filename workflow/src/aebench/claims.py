@@ -20,12 +20,15 @@ says which. A second image dataset is held out: no setting is chosen from its nu
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from . import claim_stats
 from .metrics import mean_ci
 from .verdicts import Judgement, describe, judge
 
@@ -33,7 +36,8 @@ NOT_JUDGED = "n/a"  # verdicts of claims this run could not judge start with thi
 LEFT_TO_FULL_RUN = f"{NOT_JUDGED} (left to the full run)"  # the verdict of a not_judged claim
 CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"  # workflow/claims
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason",
-           "metric", "source", "data"]
+           "p_value", "p_fail", "holm", "replication", "metric", "source", "data"]
+DETERMINISTIC = "one-sample test against a deterministic baseline"  # said in such a reason
 
 
 def load(paths) -> list[dict]:
@@ -150,6 +154,33 @@ def _ours(model: str, values: dict) -> str:
     return f"{model}: {cell}"
 
 
+def deterministic(values: dict) -> bool:
+    """Whether a model gave the same value at every one of several seeds: a deterministic
+    baseline (PCA, raw pixels) on the same data, one value whatever the seed."""
+    finite = [v for v in values.values() if math.isfinite(v)]
+    return len(finite) > 1 and len(set(finite)) == 1
+
+
+def _side(model: str, values: dict, n: int) -> str:
+    if deterministic(values):
+        return f"{model}: {_num(next(iter(values.values())))} (n=1)"
+    return f"{_ours(model, values)} (n={n})"
+
+
+def _deterministic_note(check: dict, values: dict, other: dict | None) -> str:
+    """What a reader must know when a side of the check is one value at every seed: the
+    paired test is then a one-sample test on the other side's seeds (the same arithmetic),
+    and an anchor check with zero spread is decided by the boundary rule."""
+    mine, theirs = deterministic(values), other is not None and deterministic(other)
+    if other is None:
+        return f"deterministic: the same value at all {len(values)} seeds" if mine else ""
+    if mine and theirs:
+        return "deterministic: both models give the same value at every seed"
+    if mine or theirs:
+        return f"{DETERMINISTIC} {check['of'] if mine else check['model']}"
+    return ""
+
+
 def combine(judgements: list[Judgement]) -> tuple[str, str]:
     verdicts = [j.verdict for j in judgements]
     if "FAIL" in verdicts:
@@ -169,7 +200,7 @@ def evaluate(claims: list[dict], long: pd.DataFrame,
     ``not_judged``: claim id -> why this config leaves it to another run (:func:`not_judged_of`);
     its values and difference are shown, its verdict is n/a with that reason."""
     full_data, not_judged = full_data or {}, not_judged or {}
-    rows = []
+    rows, judgements = [], {}  # judgements: row index -> its checks' Judgements, judged rows only
     for c in claims:
         checks = checks_of(c)
         row = {"id": c["id"], "claim": c["claim"], "metric": c["metric"],
@@ -191,16 +222,38 @@ def evaluate(claims: list[dict], long: pd.DataFrame,
         else:
             js = [judge(k, v, o, c.get("anchor")) for k, (v, o) in zip(checks, values)]
             ours, diffs = [], []
-            for k, (v, o), j in zip(checks, values, js):
-                cell = _ours(k["of"] if len(checks) == 1 else f"{k['of']} {k['metric']}", v)
+            for i, (k, (v, o), j) in enumerate(zip(checks, values, js)):
+                name = k["of"] if len(checks) == 1 else f"{k['of']} {k['metric']}"
                 if o is not None:
-                    cell += f" vs {_ours(k['model'], o)}"
                     diffs.append(describe(j))
-                ours.append(cell + f" (n={j.n})")
+                note = _deterministic_note(k, v, o)
+                if not note:
+                    cell = _ours(name, v) + ("" if o is None else f" vs {_ours(k['model'], o)}")
+                    ours.append(cell + f" (n={j.n})")
+                    continue
+                # one value shown as such; the other side keeps its n
+                other = "" if o is None else f" vs {_side(k['model'], o, j.n)}"
+                ours.append(_side(name, v, j.n) + other)
+                js[i] = dataclasses.replace(j, reason=f"{j.reason} ({note})")
             row["verdict"], row["reason"] = combine(js)
             row.update(ours="; ".join(ours), difference="; ".join(diffs),
                        tolerance="; ".join(tolerance_text(k, c.get("anchor")) for k in checks))
             if c["id"] in not_judged:
                 row.update(verdict=LEFT_TO_FULL_RUN, reason=not_judged[c["id"]])
+            else:
+                judgements[len(rows)] = js
         rows.append(row)
+    _add_stats(rows, judgements)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _add_stats(rows: list[dict], judgements: dict[int, list[Judgement]]) -> None:
+    """p_value, p_fail, holm and replication of the judged rows (the family Holm corrects
+    over: every claim this run judged); the other rows keep them blank."""
+    idx = list(judgements)
+    ps = [claim_stats.claim_p(judgements[i]) for i in idx]
+    holm = claim_stats.holm_verdicts([p for p, _ in ps], [f for _, f in ps])
+    for i, (p_pass, p_fail), h in zip(idx, ps, holm):
+        v = rows[i]["verdict"]
+        rows[i].update(p_value=p_fail if v == "FAIL" else p_pass, p_fail=p_fail, holm=h,
+                       replication=claim_stats.replication(judgements[i], v))

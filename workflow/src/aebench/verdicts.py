@@ -37,6 +37,19 @@ a mean with inf has no usable spread; dropped and unmatched seeds are counted in
 pass; for within_rel, the bound farther from the anchor, or the nearer one on FAIL); nan for
 n < 3. Mean and standard deviation use the `statistics` module, which is exact for ties
 (three 0.1s have mean 0.1 and spread 0, not a rounding residue).
+
+p-values (issue 38). Each judgement also carries the one-sided p of the two tests it read:
+``p_pass``, of the null "the claim is false" (PASS ⇔ p_pass ≤ 0.05), and ``p_fail``, of the
+null "the claim is true" (FAIL ⇔ p_fail ≤ 0.05), from Student's t with n − 1 degrees of freedom
+on t = (mean − threshold)/(s/√n). For within_rel, p_pass is the larger of TOST's two one-sided
+p's and p_fail the smaller of the two p's of "outside the band" (the FAIL rule above: either
+side suffices). With zero spread p is 0 or 1 by the boundary rule; with n < 3 it is nan. The
+verdict still comes from the bounds, bit for bit as before; t.cdf and t.ppf are not exact
+inverses, so on a tie at the boundary (t = ±t_{0.95}) a p can land a few ulps on the wrong
+side of 0.05: it is then set to the boundary side the verdict took (0.05, or the next float
+above), so the equivalences hold exactly. ``sd``, ``rule`` and ``limits`` record what was
+judged (the rule "≤", "≥", ">" or "band" and its threshold(s)), so
+:mod:`aebench.claim_stats` can ask how likely fresh seeds are to give the same verdict.
 """
 from __future__ import annotations
 
@@ -45,6 +58,7 @@ import statistics
 from dataclasses import dataclass
 
 MIN_SEEDS = 3
+ALPHA = 0.05  # each one-sided test's level: the 95% of the bounds
 CHECK_TYPES = ("at_most", "at_least", "within_rel", "below_model", "above_model")
 _NAN = float("nan")
 
@@ -58,6 +72,11 @@ class Judgement:
     ci_low: float       # 90% Student-t interval of the estimate, i.e. the two one-sided 95%
     ci_high: float      # bounds the verdict reads, so the interval shows it (nan if n < 2)
     bound: float        # the one-sided 95% bound the verdict used (nan where not computed)
+    p_pass: float = _NAN  # one-sided p of "claim false": PASS ⇔ p_pass ≤ ALPHA (nan if n < 3)
+    p_fail: float = _NAN  # one-sided p of "claim true": FAIL ⇔ p_fail ≤ ALPHA (nan if n < 3)
+    sd: float = _NAN      # sample standard deviation of the judged values (nan if n < 2)
+    rule: str = ""        # "≤", "≥", ">" (the claim's side of limits[0]) or "band" (limits[0..1])
+    limits: tuple = ()    # the threshold, or the band's (low, high) for within_rel
 
 
 def _f(x: float, digits: int = 4) -> str:
@@ -84,16 +103,42 @@ def t_half_width(sd: float, n: int, confidence: float) -> float:
 
 
 def _stats(xs: list[float]):
-    """n, mean and the one-sided 95% (lower, upper) bounds, i.e. the 90% interval (nan where n
-    is too small)."""
+    """n, mean, the one-sided 95% (lower, upper) bounds, i.e. the 90% interval, and the sample
+    standard deviation (nan where n is too small)."""
     n = len(xs)
     if n == 0:
-        return 0, _NAN, _NAN, _NAN
+        return 0, _NAN, _NAN, _NAN, _NAN
     mean = statistics.mean(xs)
     if n < 2:
-        return n, mean, _NAN, _NAN
-    half = t_half_width(statistics.stdev(xs), n, 0.90)  # ends: the one-sided 95% bounds
-    return n, mean, mean - half, mean + half
+        return n, mean, _NAN, _NAN, _NAN
+    sd = statistics.stdev(xs)
+    half = t_half_width(sd, n, 0.90)  # ends: the one-sided 95% bounds
+    return n, mean, mean - half, mean + half, sd
+
+
+def _t_p(mean: float, sd: float, n: int, thr: float, below: bool) -> float:
+    """One-sided Student-t p of the null "true mean ≥ thr" (below: the data say mean < thr) or
+    of "true mean ≤ thr" (not below); sd > 0."""
+    from scipy.stats import t  # here, not at the top: see t_half_width
+
+    stat = (mean - thr) / (sd / math.sqrt(n))
+    return float(t.cdf(stat, n - 1) if below else t.sf(stat, n - 1))
+
+
+def _agree(p: float, verdict_holds: bool) -> float:
+    """``p`` moved to the side of ALPHA the verdict took, where a boundary tie put it a few ulps
+    on the other (see the module docstring); any other p unchanged."""
+    if verdict_holds:
+        return min(p, ALPHA)
+    return p if p > ALPHA else math.nextafter(ALPHA, 1.0)
+
+
+def _with_p(j: Judgement, p_pass: float, p_fail: float, sd: float, rule: str, limits) -> Judgement:
+    from dataclasses import replace
+
+    if j.n >= MIN_SEEDS:
+        p_pass, p_fail = _agree(p_pass, j.verdict == "PASS"), _agree(p_fail, j.verdict == "FAIL")
+    return replace(j, p_pass=p_pass, p_fail=p_fail, sd=sd, rule=rule, limits=tuple(limits))
 
 
 def _notes(nan: int, unmatched: int = 0) -> str:
@@ -104,8 +149,21 @@ def _notes(nan: int, unmatched: int = 0) -> str:
 
 def _directional(xs: list[float], thr: float, upper_claim: bool, strict: bool, what: str,
                  notes: str) -> Judgement:
-    """Claim "mean ≤ thr" (upper_claim) or "mean ≥ thr"/"mean > thr" (strict)."""
-    n, mean, lo, hi = _stats(xs)
+    """Claim "mean ≤ thr" (upper_claim) or "mean ≥ thr"/"mean > thr" (strict), with its p's."""
+    n, mean, lo, hi, sd = _stats(xs)
+    j = _directional_verdict(n, mean, lo, hi, thr, upper_claim, strict, what, notes)
+    rule = "≤" if upper_claim else ">" if strict else "≥"
+    if n < MIN_SEEDS:
+        p_pass = p_fail = _NAN
+    elif sd == 0:  # the bounds are the mean: the boundary rule decided exactly
+        p_pass, p_fail = float(j.verdict != "PASS"), float(j.verdict != "FAIL")
+    else:  # the claim's side of thr is below it for "≤", above it otherwise
+        p_pass = _t_p(mean, sd, n, thr, below=upper_claim)
+        p_fail = _t_p(mean, sd, n, thr, below=not upper_claim)
+    return _with_p(j, p_pass, p_fail, sd, rule, (thr,))
+
+
+def _directional_verdict(n, mean, lo, hi, thr, upper_claim, strict, what, notes) -> Judgement:
     if n < MIN_SEEDS:
         return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo, hi, _NAN)
     t = _f(thr)
@@ -142,11 +200,22 @@ def at_least(values: dict, value: float) -> Judgement:
 def within_rel(values: dict, anchor: float, tol: float) -> Judgement:
     """Claim: |mean − anchor| ≤ tol·|anchor|, judged by TOST at 95%."""
     xs, nan = _clean(values)
-    notes = _notes(nan)
-    n, mean, lo, hi = _stats(list(xs.values()))
+    n, mean, lo, hi, sd = _stats(list(xs.values()))
+    a, b = anchor - tol * abs(anchor), anchor + tol * abs(anchor)
+    j = _tost_verdict(n, mean, lo, hi, anchor, a, b, _notes(nan))
+    if n < MIN_SEEDS:
+        p_pass = p_fail = _NAN
+    elif sd == 0:
+        p_pass, p_fail = float(j.verdict != "PASS"), float(j.verdict != "FAIL")
+    else:  # TOST: both "mean > a" and "mean < b" must be shown; FAIL: either "mean < a" or "> b"
+        p_pass = max(_t_p(mean, sd, n, a, below=False), _t_p(mean, sd, n, b, below=True))
+        p_fail = min(_t_p(mean, sd, n, a, below=True), _t_p(mean, sd, n, b, below=False))
+    return _with_p(j, p_pass, p_fail, sd, "band", (a, b))
+
+
+def _tost_verdict(n, mean, lo, hi, anchor, a, b, notes) -> Judgement:
     if n < MIN_SEEDS:
         return Judgement("INCONCLUSIVE", f"n={n} < {MIN_SEEDS} seeds" + notes, n, mean, lo, hi, _NAN)
-    a, b = anchor - tol * abs(anchor), anchor + tol * abs(anchor)
     band, iv = f"[{_f(a)}, {_f(b)}]", f"90% interval [{_f(lo)}, {_f(hi)}]"
     far = hi if hi - anchor >= anchor - lo else lo
     if a <= lo and hi <= b:

@@ -22,9 +22,13 @@ def _verdict(v: str) -> str:
 
 def claims_table(path: Path) -> str:
     """A compact table (the Claims category holds the full one): the claim's wording on hover,
-    the verdict, and the judged quantity (the paired difference, or the value)."""
+    the verdict, and the judged quantity (the paired difference, or the value); for a claims
+    table with them (issue 38), its p, Holm verdict and replication."""
+    from ..claim_stats import LEGEND, p_text, replication_text
+
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows, stats = list(reader), "p_value" in (reader.fieldnames or [])
     counts = {}
     for r in rows:
         key = r["verdict"] if r["verdict"] in COLOURS else "not judged"
@@ -33,7 +37,11 @@ def claims_table(path: Path) -> str:
     body = "\n".join(  # one row a line: docutils refuses lines over 10,000 characters
         f'<tr><td><span title="{html.escape(r["claim"])}">{html.escape(r["id"])}</span></td>'
         f"<td>{_verdict(r['verdict'])}</td>"
-        f"<td>{html.escape(r.get('difference') or r.get('ours') or '')}</td></tr>"
+        f"<td>{html.escape(r.get('difference') or r.get('ours') or '')}</td>"
+        + (f"<td>{html.escape(p_text(r['p_value']))}</td>"
+           f"<td>{_verdict(r['holm']) if r['holm'] else ''}</td>"
+           f"<td>{html.escape(replication_text(r['replication']))}</td>" if stats else "")
+        + "</tr>"
         for r in rows)
     return (f"<p><b>Did the lecture hold up? Claims: {html.escape(summary)}</b> (PASS: holds "
             f"with 95% confidence; FAIL: its opposite does; INCONCLUSIVE: neither). Hover over "
@@ -41,8 +49,10 @@ def claims_table(path: Path) -> str:
             # scrolls inside the page: the landing page centres its content vertically, so a
             # taller table would push the summary above the first screen
             f'<div style="max-height: 60vh; overflow-y: auto"><table {STYLE}><thead><tr>'
-            f"<th>claim</th><th>verdict</th><th>paired difference [90% CI], or value</th></tr>"
-            f"</thead><tbody>\n{body}\n</tbody></table></div>")
+            f"<th>claim</th><th>verdict</th><th>paired difference [90% CI], or value</th>"
+            + ("<th>p</th><th>Holm</th><th>replication</th>" if stats else "")
+            + f"</tr></thead><tbody>\n{body}\n</tbody></table></div>"
+            + (f"<p {STYLE}>{html.escape(LEGEND)}</p>" if stats else ""))
 
 
 def front_page(claims_csv: str | Path, experiments: list[tuple[str, str]]) -> str:

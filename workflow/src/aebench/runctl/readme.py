@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import claim_stats
 from .. import claims as claims_mod
 from ..claims import LEFT_TO_FULL_RUN as LEFT
 from ..claims import NOT_JUDGED
@@ -50,6 +51,19 @@ def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
 
 def judged(claims: pd.DataFrame) -> pd.DataFrame:
     return claims[~claims["verdict"].astype(str).str.startswith(NOT_JUDGED)]
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    """The judged claims as Markdown. A claims.csv with the statistics columns (runs gathered
+    since issue 38) adds p, the Holm verdict and the replication, short, and a legend; an
+    older one is shown as it always was."""
+    t = claims[[c for c in COLUMNS if c in claims]]
+    if "p_value" not in claims:
+        return t.to_markdown(index=False)
+    t = t.assign(p=claims["p_value"].map(claim_stats.p_text),
+                 Holm=claims["holm"].fillna("").astype(str),
+                 replication=claims["replication"].map(claim_stats.replication_text))
+    return t.to_markdown(index=False) + "\n\n" + claim_stats.LEGEND
 
 
 def note(m: dict) -> str:
@@ -180,7 +194,7 @@ def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
     every = load_claims(pub, m)
     claims = judged(every)
     skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
-    table = (claims[[c for c in COLUMNS if c in claims]].to_markdown(index=False) if len(claims)
+    table = (claims_table(claims) if len(claims)
              else "No claim judged." if len(every) else "No experiment has finished yet.")
     if len(skipped):  # e.g. fewer than 3 seeds, or an anchor for the full data on a subset
         table += "\n\nClaims not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + "."
