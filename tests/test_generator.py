@@ -1,6 +1,7 @@
-"""E10: the code grid in standardised units, the L2 penalty on the code, the classifier that
-judges decodings and its threshold (chosen on validation), and that rescaling a trained
-model's code does not change what E10 measures."""
+"""E10: the code grid in raw units over the plain model's box, the max-norm that keeps the L2
+code penalty from being undone by rescaling, the CNN judge (calibrated confidence and
+nearest-train distance, limits chosen on validation), the old logistic-regression judge and
+its threshold, and that rescaling a trained model's code now changes what E10 measures."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ import torch
 
 from aebench import nets
 from aebench.datasets.digits import prepare_digits
-from aebench.experiments.e10_generator import code_grid, code_scale, measure_grids
+from aebench.experiments.e10_generator import code_grid, code_rms, measure_grids
+from aebench.kinds.cnn_judge import fit_temperature, nearest_distance
 from aebench.kinds.judge import accuracy_threshold, confident_stats
 from aebench.train import TrainConfig, autoencoder_objective, fit, reconstruction_loss, set_determinism
 
@@ -19,6 +21,15 @@ def digits():
     return p
 
 
+@pytest.fixture(scope="module")
+def cnn_judge(digits):
+    from aebench.kinds import make
+
+    judge = make({"kind": "cnn_judge", "params": {"epochs": 12}}, dataset="digits")
+    judge.fit(digits, 0, {}, log=lambda s: None)
+    return judge
+
+
 def test_grid_is_evenly_spaced_over_the_box_in_image_order():
     pts = code_grid([0.0, -2.0], [4.0, 2.0], n=3)
     # rows top (largest code 2) to bottom, columns left to right: make_grid's tile order
@@ -27,41 +38,96 @@ def test_grid_is_evenly_spaced_over_the_box_in_image_order():
                                      [0, -2], [2, -2], [4, -2]])
 
 
-def test_code_scale_is_the_per_axis_mean_and_sd_and_needs_2d_varying_codes():
-    z = np.stack([np.arange(101.0), 5 - 2 * np.arange(101.0)], 1)
-    mean, sd = code_scale(z)
-    np.testing.assert_allclose(mean, [50, -95])
-    np.testing.assert_allclose(sd, [z[:, 0].std(), 2 * z[:, 0].std()])
+def test_code_rms_is_the_per_axis_spread_about_the_origin_and_needs_2d_codes():
+    z = np.array([[3.0, 1.0], [-3.0, 1.0], [3.0, -7.0], [-3.0, 1.0]])
+    np.testing.assert_allclose(code_rms(z), [3.0, np.sqrt(52 / 4)])  # (1+1+49+1)/4 = 13
     with pytest.raises(ValueError, match="needs 2-D codes"):
-        code_scale(np.zeros((5, 3)))
-    with pytest.raises(ValueError, match="vary along both axes"):
-        code_scale(np.stack([np.arange(5.0), np.ones(5)], 1))
+        code_rms(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="not all zero"):
+        code_rms(np.stack([np.arange(5.0), np.zeros(5)], 1))
 
 
-def test_grids_lie_over_the_standardised_box_in_each_models_own_units():
-    """The box [-e, e]^2 in standardised units is mean +- e * sd in the model's units."""
-    z = np.random.RandomState(0).randn(500, 2) * [3.0, 0.5] + [10.0, -1.0]
-    mean, sd = code_scale(z)
+def test_grids_lie_over_the_same_raw_box_and_count_plausible_images_relative_to_real():
+    """The box for extent e is [-e * scale, e * scale] per axis, in raw code units."""
     seen = []
 
     def decode(points):
         seen.append(points)
         return np.zeros((len(points), 4), np.float32)
 
-    def confidence(images):
-        return np.linspace(0, 1, len(images)), np.arange(len(images)) % 3
+    def score(images):
+        n = len(images)
+        return {"plausible": np.arange(n) < 10, "label": np.arange(n) % 3,
+                "confidence": np.linspace(0, 1, n), "distance": np.full(n, 2.0)}
 
-    values, grids = measure_grids(z, decode, confidence, 0.5, [1.5, 3.0], n=5)
+    scale = np.array([3.0, 0.5])
+    values, grids = measure_grids(scale, decode, score, 0.8, [1.5, 3.0], n=5)
     for e, points, (tag, lo, hi, _, ok) in zip([1.5, 3.0], seen, grids):
-        np.testing.assert_allclose(points.min(0), mean - e * sd, rtol=1e-5)
-        np.testing.assert_allclose(points.max(0), mean + e * sd, rtol=1e-5)
-        np.testing.assert_allclose(points.mean(0), mean, rtol=1e-5)
-        np.testing.assert_array_equal(lo, [-e, -e]), np.testing.assert_array_equal(hi, [e, e])
-        assert tag == f"{e:g}sd" and ok.sum() == 13  # linspace(0, 1, 25) >= 0.5
-    assert values["confident_share@1.5sd"] == pytest.approx(13 / 25)
-    assert values["digits_generated@3sd"] == 3
-    assert values["mean_confidence@3sd"] == pytest.approx(0.5)
+        np.testing.assert_allclose(points.min(0), -e * scale, rtol=1e-6)
+        np.testing.assert_allclose(points.max(0), e * scale, rtol=1e-6)
+        np.testing.assert_allclose(points.mean(0), [0, 0], atol=1e-6)
+        np.testing.assert_allclose(lo, -e * scale), np.testing.assert_allclose(hi, e * scale)
+        assert tag == f"{e:g}rms" and ok.sum() == 10
+    assert values["plausible_share@1.5rms"] == pytest.approx(10 / 25)
+    assert values["plausible_vs_real@3rms"] == pytest.approx(10 / 25 / 0.8)  # 0.5
+    assert values["digits_generated@3rms"] == 3  # labels 0, 1, 2 among the first ten
+    assert values["mean_confidence@3rms"] == pytest.approx(0.5)
+    assert values["mean_distance@1.5rms"] == pytest.approx(2.0)
 
+
+def test_code_max_norm_bounds_the_code_layers_and_is_off_by_default(digits):
+    torch.manual_seed(0)
+    plain = nets.build("mlp", 64, hidden=[16], code_dim=2)
+    capped = nets.build("mlp", 64, hidden=[16], code_dim=2, code_max_norm=0.5)
+    capped.load_state_dict(plain.state_dict())  # the same raw weights
+    with torch.no_grad():
+        for m in (plain, capped):
+            m.enc[-1].weight.mul_(10), m.dec[0].weight.mul_(10)  # norms well above 0.5
+    x = torch.tensor(digits.x_train[:20])
+    # off: exactly the layers' own weights
+    w_enc, w_dec = plain.code_weights()
+    assert w_enc is plain.enc[-1].weight and w_dec is plain.dec[0].weight
+    # on: each code unit's incoming row and outgoing column scaled to norm 0.5
+    w_enc, w_dec = capped.code_weights()
+    torch.testing.assert_close(w_enc.norm(dim=1), torch.full((2,), 0.5))
+    torch.testing.assert_close(w_dec.norm(dim=0), torch.full((2,), 0.5))
+    torch.testing.assert_close(w_enc, capped.enc[-1].weight * (0.5 / capped.enc[-1].weight.norm(dim=1, keepdim=True)))
+    hidden = torch.relu(capped.enc[0](x))
+    torch.testing.assert_close(capped.encode(x), hidden @ w_enc.T + capped.enc[-1].bias)
+    z = torch.randn(5, 2)
+    torch.testing.assert_close(capped.decode(z), torch.sigmoid(
+        capped.dec[1](torch.relu(z @ w_dec.T + capped.dec[0].bias))))
+    assert not torch.allclose(capped.encode(x), plain.encode(x))
+    with pytest.raises(ValueError, match="code_max_norm must be > 0"):
+        nets.build("mlp", 64, hidden=[16], code_dim=2, code_max_norm=0)
+
+
+def _fit_ae(digits, **params):
+    from aebench.kinds import make
+
+    set_determinism(0, threads=1)
+    train = params.pop("train", {})
+    ae = make({"kind": "autoencoder", "params": {"arch": "mlp", "hidden": [32], "code_dim": 2, **params},
+               "train": {"epochs": 8, "batch_size": 64, "lr": 3e-3, **train}}, dataset="digits")
+    ae.fit(digits, 0, {}, log=lambda s: None)
+    return ae
+
+
+def test_max_norm_holds_after_training_and_a_rescaled_code_is_no_longer_free(digits):
+    ae = _fit_ae(digits, code_max_norm=3.0, train={"code_l2": 0.01, "epochs": 15})
+    w_enc, w_dec = ae.net.code_weights()
+    assert (w_enc.norm(dim=1) <= 3.0 + 1e-5).all() and (w_dec.norm(dim=0) <= 3.0 + 1e-5).all()
+    with torch.no_grad():  # the raw weights as computed (clipped), so rescaling them is exact
+        ae.net.enc[-1].weight.copy_(w_enc), ae.net.dec[0].weight.copy_(w_dec)
+    x = digits.x_val
+    err = ((ae.reconstruct(x) - x) ** 2).sum(1).mean()
+    # the trick the penalty rewards: code shrunk 20x, decoder's first weights grown 20x; the
+    # max-norm clips the grown weights, so the copy reconstructs much worse (3.4 -> 4.9 when
+    # written; a copy without the max-norm reconstructs the same, see the test below)
+    shrunk = _rescaled(ae, (0.05, 0.05))
+    assert ((shrunk.encode(x) ** 2).sum(1).mean()
+            == pytest.approx(0.05 ** 2 * (ae.encode(x) ** 2).sum(1).mean(), rel=1e-3))
+    assert ((shrunk.reconstruct(x) - x) ** 2).sum(1).mean() > 1.3 * err
 
 def test_code_l2_adds_the_mean_squared_code_norm(digits):
     torch.manual_seed(0)
@@ -171,40 +237,58 @@ def _rescaled(model, scale, shift=(0.0, 0.0)):
     return out
 
 
-def test_rescaling_a_trained_code_does_not_change_its_measured_share(digits):
-    from aebench.kinds import make
+def test_rescaling_a_trained_code_changes_its_result_on_the_fixed_raw_box(digits, cnn_judge):
+    """The old standardised grid measured any rescaled copy the same (the scale was divided
+    out); on one raw box (sized from the original's codes, as E10 sizes it from the plain
+    model's) a copy with a shrunk code decodes other images there, and scores otherwise."""
+    ae = _fit_ae(digits)
+    scale = code_rms(ae.encode(digits.x_train))
 
-    set_determinism(0, threads=1)
-    ae = make({"kind": "autoencoder", "params": {"arch": "mlp", "hidden": [32], "code_dim": 2},
-               "train": {"epochs": 8, "batch_size": 64, "lr": 3e-3}}, dataset="digits")
-    ae.fit(digits, 0, {}, log=lambda s: None)
-    judge = make({"kind": "logreg", "params": {"max_iter": 500}}, dataset="digits")
-    judge.fit(digits, 0, {}, log=lambda s: None)
-    x = digits.x_train
-    copies = {"same": ((1.0, 1.0), (0.0, 0.0)), "shrunk": ((0.05, 0.05), (0.0, 0.0)),
-              "grown": ((20.0, 20.0), (0.0, 0.0)), "per axis, shifted": ((0.1, 8.0), (3.0, -5.0))}
-    measured, norms = {}, {}
-    for name, (scale, shift) in copies.items():
-        m = _rescaled(ae, scale, shift)
-        np.testing.assert_allclose(m.reconstruct(x[:100]), ae.reconstruct(x[:100]), atol=1e-4)
-        z = m.encode(x)
-        norms[name] = float((z ** 2).sum(1).mean())
-        measured[name] = measure_grids(z, m.decode, judge.confidence, judge.threshold, [1.5, 3.0], n=9)
-    # the penalty's target moves by c^2 (and with a shift, anyhow) ...
-    assert norms["shrunk"] == pytest.approx(norms["same"] * 0.05 ** 2, rel=1e-3)
-    assert norms["grown"] == pytest.approx(norms["same"] * 400, rel=1e-3)
-    values, grids = measured["same"]
-    shares = [values["confident_share@1.5sd"], values["confident_share@3sd"]]
-    assert all(0 < s < 1 for s in shares), shares  # points on both sides of the threshold
-    for name in copies:
-        # ... the measured shares do not move at all
-        v, g = measured[name]
-        assert v.keys() == values.keys()
-        for k in values:
-            if k.startswith(("confident_share", "digits_generated")):
-                assert v[k] == values[k], (name, k)
-            else:
-                assert v[k] == pytest.approx(values[k], abs=1e-4), (name, k)
-        for (_, _, _, images, ok), (_, _, _, images0, ok0) in zip(g, grids):
-            np.testing.assert_allclose(images, images0, atol=1e-4)
-            np.testing.assert_array_equal(ok, ok0)
+    def score(images):
+        return cnn_judge.score(images, digits.x_train)
+
+    real = float(score(digits.x_test)["plausible"].mean())
+    same, grids = measure_grids(scale, ae.decode, score, real, [1.5, 3.0], n=9)
+    shrunk = _rescaled(ae, (0.05, 0.05))  # the same autoencoder, codes 20x smaller
+    np.testing.assert_allclose(shrunk.reconstruct(digits.x_val), ae.reconstruct(digits.x_val), atol=1e-4)
+    moved, grids2 = measure_grids(scale, shrunk.decode, score, real, [1.5, 3.0], n=9)
+    assert not np.allclose(grids[0][3], grids2[0][3], atol=1e-2)
+    assert moved["mean_distance@3rms"] != pytest.approx(same["mean_distance@3rms"], rel=1e-3)
+    assert moved != same
+
+
+def test_nearest_distance_and_temperature_by_hand():
+    np.testing.assert_allclose(nearest_distance(np.array([[0.0, 0.0], [6.0, 11.0]]),
+                                                np.array([[0.0, 1.0], [6.0, 8.0], [9.0, 9.0]])),
+                               [1.0, 3.0], rtol=1e-6)  # (0, 1); (6, 8), not (9, 9) at 3.6
+    # labels drawn from softmax(l): given 2 * l, the NLL-optimal temperature is about 2
+    rs = np.random.RandomState(0)
+    logits = rs.randn(20000, 5) * 2
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = (p.cumsum(1) > rs.rand(len(p), 1)).argmax(1)
+    assert fit_temperature(2 * logits, y) == pytest.approx(2.0, rel=0.05)
+    assert fit_temperature(logits, y) == pytest.approx(1.0, rel=0.05)
+
+
+def test_cnn_judge_limits_come_from_validation_and_images_far_from_digits_score_low(digits, cnn_judge):
+    j = cnn_judge
+    conf, _ = j.confidence(digits.x_val)
+    dist = nearest_distance(digits.x_val, digits.x_train)
+    # each limit lets 95% of real validation digits through
+    assert j.threshold == pytest.approx(np.quantile(conf, 0.05))
+    assert j.max_distance == pytest.approx(np.quantile(dist, 0.95))
+    assert (conf >= j.threshold).mean() == pytest.approx(0.95, abs=0.01)
+    assert (dist <= j.max_distance).mean() == pytest.approx(0.95, abs=0.01)
+    real = j.score(digits.x_test, digits.x_train)
+    assert real["plausible"].mean() > 0.8 and (real["label"] == digits.y_test).mean() > 0.85
+    # a constant gray field and uniform noise: far from every digit -> not plausible, even
+    # where the classifier is confident about them
+    gray = np.full((50, 64), 0.5, np.float32)
+    noise = np.random.RandomState(0).rand(50, 64).astype(np.float32)
+    for far in (gray, noise):
+        s = j.score(far, digits.x_train)
+        assert s["plausible"].mean() == 0 and (s["distance"] > j.max_distance).all()
+    m = j.metrics(digits)
+    assert m["threshold"] == j.threshold and m["max_distance"] == j.max_distance
+    assert m["val_plausible_share"] == pytest.approx(
+        ((conf >= j.threshold) & (dist <= j.max_distance)).mean())

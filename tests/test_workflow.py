@@ -155,10 +155,10 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
     assert (e9["sq_err_per_image"] > 0).all() and (e9["sq_err_per_image"] < 64).all()
     assert (e9.loc["conv_transposed", "deconv_as_conv_max_err"] < 1e-4).all()
     e10 = pd.read_csv(res / "e10" / "metrics.csv")
-    shares = e10[e10.metric.str.startswith("confident_share@")]
-    assert set(shares.model) == {"classifier", *SMOKE_CFG.params["e10"].models}
+    shares = e10[e10.metric.str.startswith("plausible_share@")]
+    assert set(shares.model) == {"judge", *SMOKE_CFG.params["e10"].models}
     assert shares.value.between(0, 1).all()
-    assert {"confident_share@1.5sd", "confident_share@3sd"} <= set(shares.metric)
+    assert {"plausible_share@1.5rms", "plausible_share@3rms", "plausible_share@real"} <= set(shares.metric)
     assert (res / "runs" / "e10_judge" / "seed0" / "model.joblib").exists()
     for png in ["e9/figures/reconstructions.png", "e10/figures/grids.png"]:
         assert (res / png).read_bytes()[:4] == b"\x89PNG"

@@ -50,6 +50,8 @@ class MLPAutoencoder(nn.Module):
                 # W x + D b on word counts x, D = sum(x) per document: the bias is added once
                 # per word, as a replicated softmax RBM's hidden bias is (spec.count_input).
                 x = F.linear(x, layer.weight) + x.sum(1, keepdim=True) * layer.bias
+            elif i == last and self.spec.code_max_norm is not None:
+                x = F.linear(x, self.code_weights()[0], layer.bias)
             else:
                 x = layer(x)
             if i == last and self.training and self.spec.code_noise:
@@ -63,13 +65,27 @@ class MLPAutoencoder(nn.Module):
             return [layer.weight.t() for layer in reversed(self.enc)]
         return [layer.weight for layer in self.dec]
 
+    def code_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weights the code layer is computed with (encoder's last, (code, hidden)) and
+        decoded with (decoder's first, (hidden, code)), under ``spec.code_max_norm``: each code
+        unit's row / column scaled to a norm of at most the max (torch.renorm, differentiable:
+        the raw weights train on, the constraint holds for what the net computes)."""
+        w_enc, w_dec = self.enc[-1].weight, self.decoder_weights()[0]
+        c = self.spec.code_max_norm
+        if c is None:
+            return w_enc, w_dec
+        return torch.renorm(w_enc, 2, 0, c), torch.renorm(w_dec, 2, 1, c)
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        weights = self.decoder_weights()
+        if self.spec.code_max_norm is not None:
+            weights = [self.code_weights()[1], *weights[1:]]
         if self.dec is None:
-            for w, b, act in zip(self.decoder_weights(), self.dec_bias, self.dec_act):
+            for w, b, act in zip(weights, self.dec_bias, self.dec_act):
                 z = act(F.linear(z, w, b))
             return z
-        for layer, act in zip(self.dec, self.dec_act):
-            z = act(layer(z))
+        for layer, w, act in zip(self.dec, weights, self.dec_act):
+            z = act(F.linear(z, w, layer.bias) if w is not layer.weight else layer(z))
         return z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -130,12 +130,14 @@ def retrieval_hits(queries: np.ndarray, hits: dict[str, np.ndarray], shape, path
     _save(fig, path)
 
 
-def generator_grids(panels: dict, shape, n: int, path, axis_label: str = "code {}") -> None:
+def generator_grids(panels: dict, shape, n: int, path, axis_label: str = "code {}",
+                    measure: str = "confident") -> None:
     """E10: one row per model: its test codes (coloured by class) with each grid's box
     marked, then the images decoded at each grid (faint tiles: classifier not confident).
 
     ``panels[model] = (codes, labels, [(tag, lo, hi, images, confident), ...])``, the boxes in
-    the units of ``codes``; ``axis_label.format(i)`` names axis ``i``.
+    the units of ``codes``; ``axis_label.format(i)`` names axis ``i``; ``measure`` names what
+    ``confident`` (the per-tile verdict) means in the titles.
     """
     n_grids = max(len(g) for _, _, g in panels.values())
     fig, axes = plt.subplots(len(panels), 1 + n_grids, figsize=(4.6 * (1 + n_grids), 4.6 * len(panels)),
@@ -153,9 +155,9 @@ def generator_grids(panels: dict, shape, n: int, path, axis_label: str = "code {
         ax.set_title(f"{model}: test codes")
         ax.set_xlabel(axis_label.format(1)), ax.set_ylabel(axis_label.format(2))
         for ax, (tag, lo, hi, images, ok) in zip(row[1:], grids):
-            faint = np.where(ok[:, None], 1.0, 0.35)  # dim the tiles the classifier doubts
+            faint = np.where(ok[:, None], 1.0, 0.35)  # dim the tiles the judge rejects
             ax.imshow(image_row(images * faint, shape, nrow=n), cmap="gray_r", vmin=0, vmax=1)
-            ax.set_title(f"{model}: grid {tag} ({ok.mean():.0%} confident)")
+            ax.set_title(f"{model}: grid {tag} ({ok.mean():.0%} {measure})")
             ax.set_xticks([]), ax.set_yticks([])
         for ax in row[1 + len(grids):]:
             ax.axis("off")

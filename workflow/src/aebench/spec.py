@@ -42,11 +42,19 @@ class MLPSpec:
     # counts x, the hidden units of the replicated softmax RBM it is unrolled from
     # (aebench.rbm_models.ReplicatedSoftmaxRBM.hidden_prob).
     count_input: bool = False
+    # Max-norm on the two layers next to the code: each code unit's incoming weights (the
+    # encoder's last layer) and outgoing weights (the decoder's first) are scaled down to an
+    # L2 norm of at most this, on every forward pass. Without it a penalty on the code's size
+    # is undone for free (shrink z, grow the decoder's first weights); with it the decoder can
+    # no longer grow to follow a shrinking code (E10). None: unconstrained.
+    code_max_norm: float | None = None
 
     def __post_init__(self):
         for key in ("activation", "code_activation", "output"):
             if getattr(self, key) not in ACTIVATION_NAMES:
                 raise ValueError(f"{key}: {getattr(self, key)!r} is not one of {ACTIVATION_NAMES}")
+        if self.code_max_norm is not None and not self.code_max_norm > 0:
+            raise ValueError(f"code_max_norm must be > 0 (or null: no constraint), got {self.code_max_norm}")
 
 
 DECODER_NAMES = ("unpool", "unpool_fixed", "upsample", "transposed")

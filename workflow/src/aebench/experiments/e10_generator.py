@@ -1,25 +1,27 @@
 """E10 (slides 20-21): the decoder of a 2-D-code AE as a generator.
 
-Each model's codes are measured in a normalised code space: per axis, minus the mean and
-divided by the standard deviation of its own train codes. An evenly spaced grid is laid over
-the same boxes ``[-e, e]^2`` in those units for every model (``extents``, in standard
-deviations: a narrow box, the region the codes occupy, and wider ones), mapped back to each
-model's own code units, and decoded. A grid point "decodes to a digit" when a classifier
-trained once on the real training images (E10's derived `logreg` model,
-aebench.kinds.judge) gives the decoded image a max probability of at least its threshold,
-which that model chose on the validation images (the smallest threshold at which it is
-right on ``judge_accuracy`` of them). The same AE with an L2 penalty on its code (train
-``code_l2``) is measured the same way: the lecture's claim is that it decodes sensibly over
-a wider region.
+Two AEs differ only in an L2 penalty on the code (train ``code_l2``): ``models[0]`` has none,
+``models[1]`` has it. Both carry a max-norm on the two layers next to the code (arch param
+``code_max_norm``, aebench.nets): without it the penalty is undone for free (shrink z by c,
+grow the decoder's first weights by 1/c: the same function, a c² smaller penalty), so the
+codes' size would say nothing. With it the decoder cannot follow a shrinking code beyond the
+max, and the penalty has to change the codes' shape, not just their units.
 
-Why standardised units: an L2 penalty on a code that feeds a linear layer can be undone by
-rescaling (shrink z by c, scale the decoder's first weights by 1/c: the same function, a
-c² smaller penalty), and a shift of the codes is absorbed by the decoder's bias just as
-well. Boxes in each model's own units, or in units of its own spread, would then compare
-nothing but that scale. Standardised per axis, a model and any rescaled / shifted copy of it
-(z -> a*z + b per axis, decoder compensating) give the same grid images, so the same share
-(tests/test_generator.py checks it on a trained AE); the code's squared norm is reported,
-but it is scale-dependent and no claim rests on it.
+One grid in RAW code units is laid, per seed, over the same boxes for both models:
+``[-e·s, e·s]`` per axis, ``s`` the root mean square of the plain model's train codes on that
+axis (their spread about the origin, where the penalty pulls codes), ``e`` in ``extents``:
+a narrow box (about the region the plain model's codes occupy) and wider ones. A rescaled
+code (z -> c·z, decoder compensating) now lands elsewhere on that grid, so it changes the
+result (tests/test_generator.py checks it).
+
+Each decoded image is judged by E10's derived ``cnn_judge`` (aebench.kinds.cnn_judge): a
+small CNN trained once on the run's training images, temperature-calibrated on validation;
+an image is *plausible* when its calibrated confidence and its distance to the nearest
+training image are both within what ``real_share`` of real validation digits reach. The
+measure is reported relative to real digits: a grid's plausible share divided by the share
+of real TEST digits that are plausible (``plausible_vs_real``; 1 = as plausible as real
+digits). Images far from every digit (a gray field, noise) are far from every training
+image, so they are not plausible however confident the classifier is.
 """
 
 from __future__ import annotations
@@ -31,15 +33,15 @@ import numpy as np
 from . import Experiment, rows
 
 
-def code_scale(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-axis mean and standard deviation of the codes ``z`` (n x 2): the standardisation."""
+def code_rms(z: np.ndarray) -> np.ndarray:
+    """Per-axis root mean square of the codes ``z`` (n x 2) about the origin: the box scale."""
     z = np.asarray(z, float)
     if z.ndim != 2 or z.shape[1] != 2:
         raise ValueError(f"E10 needs 2-D codes, got codes of shape {z.shape}")
-    mean, sd = z.mean(0), z.std(0)
-    if not (np.isfinite(sd).all() and (sd > 0).all()):
-        raise ValueError(f"E10 needs codes that vary along both axes, got standard deviations {sd}")
-    return mean, sd
+    s = np.sqrt((z ** 2).mean(0))
+    if not (np.isfinite(s).all() and (s > 0).all()):
+        raise ValueError(f"E10 needs codes that are not all zero on either axis, got rms {s}")
+    return s
 
 
 def code_grid(lo, hi, n: int) -> np.ndarray:
@@ -52,60 +54,66 @@ def code_grid(lo, hi, n: int) -> np.ndarray:
 
 
 def extent_label(extent: float) -> str:
-    """The metric tag of the box [-extent, extent]^2 in standard deviations, e.g. ``3sd``."""
-    return f"{extent:g}sd"
+    """The metric tag of the box ``[-extent·s, extent·s]`` per axis, e.g. ``3rms``."""
+    return f"{extent:g}rms"
 
 
-def measure_grids(z_train, decode, confidence, threshold: float, extents, n: int):
-    """Decode an ``n x n`` grid over each standardised box ``[-e, e]^2`` (``e`` in
-    ``extents``) of a model with train codes ``z_train`` and decoder ``decode`` (codes ->
-    images), and judge the images with ``confidence`` (images -> max probability, class).
+def measure_grids(scale, decode, score, real_share: float, extents, n: int):
+    """Decode an ``n x n`` grid over each raw box ``[-e·scale, e·scale]`` (``e`` in
+    ``extents``) with ``decode`` (codes -> images) and judge the images with ``score``
+    (images -> dict with ``plausible``, ``confidence``, ``distance``, ``label`` per image).
+    ``real_share``: the plausible share of real test digits, the unit of ``plausible_vs_real``.
 
-    Returns the values (``confident_share@<e>sd``, ``digits_generated@..``,
-    ``mean_confidence@..``) and, per box, ``(tag, lo, hi, images, confident)`` with the box in
-    standardised units.
+    Returns the values (``plausible_share@<e>rms``, ``plausible_vs_real@..``,
+    ``digits_generated@..``, ``mean_confidence@..``, ``mean_distance@..``) and, per box,
+    ``(tag, lo, hi, images, plausible)`` with the box in raw code units.
     """
-    mean, sd = code_scale(z_train)
+    scale = np.asarray(scale, float)
     values, grids = {}, []
     for extent in extents:
-        lo, hi = np.full(2, -float(extent)), np.full(2, float(extent))
-        points = (mean + code_grid(lo, hi, n) * sd).astype(np.float32)  # in the model's own units
-        images = decode(points)
-        conf, label = confidence(images)
-        ok = conf >= threshold
+        lo, hi = -float(extent) * scale, float(extent) * scale
+        images = decode(code_grid(lo, hi, n).astype(np.float32))
+        s = score(images)
+        ok = np.asarray(s["plausible"], bool)
         tag = extent_label(extent)
-        values[f"confident_share@{tag}"] = float(ok.mean())
-        values[f"digits_generated@{tag}"] = len(set(label[ok].tolist()))
-        values[f"mean_confidence@{tag}"] = float(conf.mean())
+        values[f"plausible_share@{tag}"] = float(ok.mean())
+        values[f"plausible_vs_real@{tag}"] = float(ok.mean() / real_share)
+        values[f"digits_generated@{tag}"] = len(set(np.asarray(s["label"])[ok].tolist()))
+        values[f"mean_confidence@{tag}"] = float(np.mean(s["confidence"]))
+        values[f"mean_distance@{tag}"] = float(np.mean(s["distance"]))
         grids.append((tag, lo, hi, images, ok))
     return values, grids
 
 
-JUDGE = "e10_judge"  # the digit classifier E10 derives (kind logreg, fitted once)
+JUDGE = "e10_judge"  # the judge of decoded images E10 derives (kind cnn_judge, fitted once)
 
 
 @dataclass
-class ClassifierParams:
-    C: float = field(default=1.0, metadata={"schema": {"exclusiveMinimum": 0}})
-    max_iter: int = field(default=200, metadata={"schema": {"minimum": 1}})
+class JudgeParams:
+    epochs: int = field(default=20, metadata={"schema": {"minimum": 1}})
+    lr: float = field(default=1e-3, metadata={"schema": {"exclusiveMinimum": 0}})
+    batch_size: int = field(default=128, metadata={"schema": {"minimum": 1}})
+    patience: int = field(default=3, metadata={"schema": {"minimum": 1}})
 
 
 @dataclass
 class Params:
-    models: list[str] = field(metadata={"schema": {"minItems": 1}})
+    models: list[str] = field(metadata={"schema": {"minItems": 2, "maxItems": 2}})
     grid_n: int = field(default=15, metadata={"schema": {"minimum": 2, "maximum": 40}})
-    # boxes [-e, e]^2 in standard deviations of each model's train codes (per axis), the
-    # same for every model: the first is "the region the codes occupy", the others wider
+    # boxes [-e*s, e*s] per axis in raw code units, s = the rms of the plain model's
+    # (models[0]) train codes, the same for both models: the first is about the region its
+    # codes occupy, the others wider
     extents: list[float] = field(default_factory=lambda: [1.5, 3.0], metadata={"schema": {
         "minItems": 1, "items": {"type": "number", "exclusiveMinimum": 0}}})
-    # "decodes to a digit": max probability >= the smallest threshold at which the
-    # classifier is right on at least this share of the validation images it keeps
-    judge_accuracy: float = field(default=0.99, metadata={"schema": {"exclusiveMinimum": 0, "maximum": 1}})
-    classifier: ClassifierParams = field(default_factory=ClassifierParams)
+    # "plausible": calibrated confidence and nearest-train distance each within what this
+    # share of real validation digits reach (the judge's two limits, chosen on validation)
+    real_share: float = field(default=0.95, metadata={"schema": {"exclusiveMinimum": 0,
+                                                                 "exclusiveMaximum": 1}})
+    judge: JudgeParams = field(default_factory=JudgeParams)
 
     def __post_init__(self):
-        if isinstance(self.classifier, dict):
-            self.classifier = ClassifierParams(**self.classifier)
+        if isinstance(self.judge, dict):
+            self.judge = JudgeParams(**self.judge)
 
 
 class E10(Experiment):
@@ -114,74 +122,83 @@ class E10(Experiment):
     lecture = "slides 20-21"
     Params = Params
     table_caption = (
-        "The decoder as a generator (slides 20-21). For each 2-D-code AE (ae2: plain; ae2_l2: "
-        "the same AE trained with the penalty code_l2 · mean ‖z‖² on its code, code_l2 from "
-        "config.yaml) a {p.grid_n}x{p.grid_n} grid of codes is decoded over boxes that are the "
-        "same for both models in standardised units: per axis, the model's codes minus the mean "
-        "and divided by the standard deviation of its own train codes; ``@Esd`` is the box "
-        "[-E, E]² in those units (E in {p.extents}; the first is the region the codes occupy). "
-        "A rescaling of a model's code (with the decoder compensating) changes nothing in "
-        "these units. ``confident_share@Esd``: share of the grid's decoded images that a "
-        "logistic-regression classifier, trained once on the real training images, assigns a "
-        "max probability ≥ its threshold, chosen on the validation images (not on test) as the "
-        "smallest at which it is right on ≥ {p.judge_accuracy} of the validation images it keeps; "
-        "``digits_generated@Esd``: how many distinct classes those confident images cover; "
-        "``mean_confidence@Esd``: mean max probability. ``code_sq_norm``: mean ‖z‖² of the test "
-        "codes in the model's own units (the penalty's target; scale-dependent, so it does not "
-        "show that the penalty did anything a rescaling could not); ``sq_err_per_image``: test "
-        "reconstruction error. The classifier row: its test accuracy, the chosen threshold, the "
-        "share of real test digits at or above it (the ceiling) and its accuracy on those "
-        "(the validation target, checked on test). Mean ± 95% CI over seeds.")
+        "The decoder as a generator (slides 20-21). Two 2-D-code AEs that differ only in the "
+        "penalty code_l2 · mean ‖z‖² on the code ({p.models[0]}: none; {p.models[1]}: code_l2 "
+        "from config.yaml), both with a max-norm on the layers next to the code (so the "
+        "penalty cannot be undone by rescaling the code). Per seed one {p.grid_n}x{p.grid_n} "
+        "grid of raw codes is decoded over the same boxes for both models: ``@Erms`` is "
+        "[-E·s, E·s] per axis, s the root mean square of {p.models[0]}'s train codes on that "
+        "axis, E in {p.extents}. A decoded image is plausible when a small CNN digit "
+        "classifier (trained once on the training images, temperature-calibrated on "
+        "validation) is at least as confident about it, and it is at most as far from its "
+        "nearest training image (pixel L2), as {p.real_share} of real validation digits each "
+        "are. ``plausible_share@Erms``: the grid's plausible share; ``plausible_vs_real@Erms``: "
+        "that share divided by the plausible share of real test digits (the judge row's "
+        "``plausible_share@real``); ``digits_generated``: distinct classes among the plausible "
+        "images; ``mean_confidence``, ``mean_distance``: over the grid. ``code_sq_norm``: mean "
+        "‖z‖² of the test codes; ``sq_err_per_image``: test reconstruction error. Mean ± 95% "
+        "CI over seeds.")
     figures = {"grids.png": (
-        "Left: test codes of each 2-D-code AE in standardised units (per axis: minus the mean, "
-        "divided by the standard deviation of its train codes), coloured by digit, with the "
-        "grid boxes [-E, E]² for E in {p.extents} (the same boxes for both models). Right: the "
-        "images decoded at each grid point (top row = largest code 2, code 1 increasing to the "
-        "right); tiles drawn faint are those the classifier's max probability puts below its "
-        "threshold (chosen on validation images for accuracy {p.judge_accuracy}). Top: plain "
-        "AE; bottom: the same AE with an L2 penalty on the code (first seed).")}
+        "Left: test codes of each 2-D-code AE in raw code units, coloured by digit, with the "
+        "grid boxes [-E·s, E·s] (E in {p.extents}, s from {p.models[0]}'s train codes; the same "
+        "boxes for both models). Right: the images decoded at each grid point (top row = "
+        "largest code 2, code 1 increasing to the right); tiles drawn faint are not plausible "
+        "(the CNN judge's calibrated confidence below, or the nearest-train distance above, "
+        "what {p.real_share} of real validation digits reach). First seed.")}
 
     def models(self, p):
         return [*p.models, JUDGE]
 
     def derived_models(self, p, config):
         from ..datasets import of_model
-        from ..kinds.judge import LogReg
+        from ..kinds.cnn_judge import CNNJudge
 
         dataset = of_model(config, config["models"].get(p.models[0], {}))
-        return {JUDGE: LogReg.spec(JUDGE, dataset, C=p.classifier.C, max_iter=p.classifier.max_iter,
-                                   target_accuracy=p.judge_accuracy)}
+        j = p.judge
+        return {JUDGE: CNNJudge.spec(JUDGE, dataset, epochs=j.epochs, lr=j.lr,
+                                     batch_size=j.batch_size, patience=j.patience,
+                                     real_share=p.real_share)}
 
     def run(self, ctx):
-        from ..kinds.judge import confident_stats
         from ..plots import generator_grids
 
         p, d = ctx.params, ctx.data
         judge = ctx.load(JUDGE, 0)
-        threshold = float(ctx.metrics_json(JUDGE, 0)["threshold"])  # chosen on validation
-        conf, label = judge.confidence(d.x_test)
-        share, acc_kept = confident_stats(conf, label == d.y_test, threshold)
-        out = rows("classifier", 0, {"test_accuracy": float((label == d.y_test).mean()),
-                                     "threshold": threshold, "confident_share@real": share,
-                                     "confident_accuracy@real": acc_kept})
-        ctx.log(f"classifier: test accuracy {(label == d.y_test).mean():.4f}; confident means max "
-                f"probability >= {threshold:.4f} (chosen on validation for accuracy "
-                f"{p.judge_accuracy}); on test: {share:.1%} kept, {acc_kept:.4f} right")
+
+        def score(images):
+            return judge.score(images, d.x_train)
+
+        real = score(d.x_test)
+        real_share = float(real["plausible"].mean())
+        if real_share == 0:
+            raise ValueError("E10: no real test digit is plausible to the judge; check its fit "
+                             f"(results/runs/{JUDGE}/seed0)")
+        out = rows("judge", 0, {"test_accuracy": float((real["label"] == d.y_test).mean()),
+                                "temperature": judge.temperature, "threshold": judge.threshold,
+                                "max_distance": judge.max_distance,
+                                "plausible_share@real": real_share,
+                                "mean_confidence@real": float(real["confidence"].mean()),
+                                "mean_distance@real": float(real["distance"].mean())})
+        ctx.log(f"judge: test accuracy {(real['label'] == d.y_test).mean():.4f}; plausible = "
+                f"confidence >= {judge.threshold:.4f} and nearest-train distance <= "
+                f"{judge.max_distance:.3f} (chosen on validation); real test digits: "
+                f"{real_share:.1%} plausible")
         panels = {}
-        for model in p.models:
-            for seed in ctx.seeds(model):
+        plain = p.models[0]
+        for seed in ctx.seeds(plain):
+            scale = code_rms(ctx.codes(plain, seed)["z_train"])  # the plain model's spread
+            for model in p.models:
                 c = ctx.codes(model, seed)
                 method = ctx.load(model, seed)
                 values = {"code_sq_norm": float((c["z_test"] ** 2).sum(1).mean()),
                           "sq_err_per_image": ctx.metrics_json(model, seed)["test_sq_err_per_image"]}
-                grid_values, grids = measure_grids(c["z_train"], method.decode, judge.confidence,
-                                                   threshold, p.extents, p.grid_n)
+                grid_values, grids = measure_grids(scale, method.decode, score, real_share,
+                                                   p.extents, p.grid_n)
                 values.update(grid_values)
                 out += rows(model, seed, values)
                 ctx.log(f"{model} seed {seed}: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
                 if model not in panels:
-                    mean, sd = code_scale(c["z_train"])
-                    panels[model] = ((c["z_test"] - mean) / sd, d.y_test, grids)
+                    panels[model] = (c["z_test"], d.y_test, grids)
         generator_grids(panels, d.shape, p.grid_n, ctx.figure("grids.png"),
-                        axis_label="code {} (standardised)")
+                        axis_label="code {} (raw units)", measure="plausible")
         return out

@@ -1,4 +1,7 @@
-"""E10's judge: a digit classifier trained once on the image training set, as a model.
+"""A digit classifier trained once on the image training set, as a model (kind ``logreg``).
+
+E10 judged its grids with it until issue 40; it now uses aebench.kinds.cnn_judge, because
+this confidence does not fall off away from the data (wider grids scored higher).
 
 A grid point of a 2-D code space "decodes to a digit" when this classifier is confident
 about the decoded image: its max softmax probability reaches a threshold. The threshold is
