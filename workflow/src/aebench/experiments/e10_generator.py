@@ -156,7 +156,8 @@ class E10(Experiment):
         from ..kinds.judge import confident_stats
         from ..plots import generator_grids
 
-        p, d = ctx.params, ctx.data
+        p = ctx.params
+        d = ctx.data_of(0)  # the judge is fitted once, on seed 0's data
         judge = ctx.load(JUDGE, 0)
         threshold = float(ctx.metrics_json(JUDGE, 0)["threshold"])  # chosen on validation
         conf, label = judge.confidence(d.x_test)
@@ -170,7 +171,7 @@ class E10(Experiment):
         panels = {}
         for model in p.models:
             for seed in ctx.seeds(model):
-                c = ctx.codes(model, seed)
+                c, d = ctx.codes(model, seed), ctx.data_of(seed)
                 method = ctx.load(model, seed)
                 values = {"code_sq_norm": float((c["z_test"] ** 2).sum(1).mean()),
                           "sq_err_per_image": ctx.metrics_json(model, seed)["test_sq_err_per_image"]}
@@ -182,6 +183,6 @@ class E10(Experiment):
                 if model not in panels:
                     mean, sd = code_scale(c["z_train"])
                     panels[model] = ((c["z_test"] - mean) / sd, d.y_test, grids)
-        generator_grids(panels, d.shape, p.grid_n, ctx.figure("grids.png"),
+        generator_grids(panels, ctx.data_of(0).shape, p.grid_n, ctx.figure("grids.png"),
                         axis_label="code {} (standardised)")
         return out

@@ -80,9 +80,10 @@ class E8(Experiment):
     def run(self, ctx):
         from ..plots import filter_grid
 
-        d, p = ctx.data, ctx.params
+        p = ctx.params
         out, filters = [], {}
         for seed in ctx.seeds(stack_model(p.inits[0])):
+            d = ctx.data_of(seed)
             acc = probe(p, d, d.x_train, d.x_test, seed)
             out += rows("pixels", seed, {"probe_accuracy@input": acc})
             ctx.log(f"pixels seed {seed}: probe accuracy {acc:.4f}")

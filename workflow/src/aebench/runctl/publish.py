@@ -108,8 +108,10 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         elif j.kind == "evaluate":
             _copy(root / j.output, dest / Path(j.output).relative_to(paths.RESULTS))
         elif j.kind == "data":
-            ds = j.wildcards["dataset"]
-            here, there = root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS)
+            # one prepared file per (dataset, seed): keyed "<dataset>/seed<k>"
+            ds = f'{j.wildcards["dataset"]}/seed{j.wildcards["seed"]}'
+            mf = paths.manifest(j.wildcards["dataset"], j.wildcards["seed"])
+            here, there = root / mf, dest / Path(mf).relative_to(paths.RESULTS)
             # the data the run's first fits were trained on, and whether this machine's, at
             # this commit, are byte for byte the same (a run resumed on another CPU or commit)
             first = data_first.get(ds) or ({"sha256": _sha(there), "commit": old.get("commit"),
