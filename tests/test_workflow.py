@@ -55,7 +55,7 @@ def test_smoke_run_produces_every_table_and_figure(smoke_run):
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert len(claims) >= 12 and claims.verdict.str.startswith("n/a (anchor is for").all()
-    manifest = json.loads((res / "data" / "digits.json").read_text())
+    manifest = json.loads((res / "data" / "digits" / "seed0.json").read_text())
     assert manifest["n"] == {"train": 1200, "val": 200, "test": 397}
     # every job left a log; training logs show epochs and losses
     log = (res / "logs" / "runs" / "ae30" / "seed0.log").read_text()

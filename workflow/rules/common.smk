@@ -210,7 +210,16 @@ def data_manifests():
             for s in experiment_seeds(e)}
     restored = {(CFG.experiment_dataset(e), s) for e in RESTORED for s in experiment_seeds(e)} - live
     return ([paths.manifest(*d) for d in sorted(live)]
-            + [published(paths.manifest(*d)) for d in sorted(restored)])
+            + [published_manifest(*d) for d in sorted(restored)])
+
+
+def published_manifest(dataset, seed):
+    """A published run's manifest of (dataset, seed); one published before each seed had its
+    own split has one manifest per dataset (every seed saw that data)."""
+    per_seed = published(paths.manifest(dataset, seed))
+    if Path(per_seed).exists():
+        return per_seed
+    return str(Path(RESTORE_FROM, "data", f"{dataset}.json"))
 
 
 def claim_files():

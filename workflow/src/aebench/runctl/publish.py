@@ -225,8 +225,10 @@ def _finite(x: float) -> float | None:
 
 def _full_data(dest: Path) -> dict:
     out = {}
-    for f in sorted((dest / "data").glob("*.json")):
-        out[f.stem] = json.loads(f.read_text()).get("full_data")
+    # data/<dataset>/seed<k>.json (each seed its own split); data/<dataset>.json before that
+    for f in sorted((dest / "data").glob("*.json")) + sorted((dest / "data").glob("*/seed*.json")):
+        name = f.stem if f.parent.name == "data" else f.parent.name
+        out[name] = json.loads(f.read_text()).get("full_data")
     return out
 
 
