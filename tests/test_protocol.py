@@ -175,6 +175,11 @@ def test_confirmation_seeds_are_never_mixed_with_development_seeds():
         aeconfig.load(_config(seeds=[0, 1930]))
 
 
+def test_a_val_run_restores_nothing_from_a_test_judged_publication():
+    with pytest.raises(aeconfig.ConfigError, match="drop restore_from"):
+        aeconfig.load(_config(judge_split="val", restore_from="results/published/x"))
+
+
 def test_judge_split_is_test_or_val():
     with pytest.raises(aeconfig.ConfigError, match="judge_split"):
         aeconfig.load(_config(judge_split="train"))

@@ -150,7 +150,7 @@ class Settings:
     # choice is made on val tables; val is also early stopping's set, so slightly optimistic).
     judge_split: Literal["test", "val"] = "test"
     # Seeds drawn once for confirmation runs and never tuned on: a val-judged run may not use
-    # them, and a run may not mix them with development seeds (aebench.config.check_seeds).
+    # them, and a run may not mix them with development seeds (aebench.config.check_protocol).
     confirmation_seeds: list[int] = setting(factory=list, items={"type": "integer", "minimum": 0},
                                             uniqueItems=True)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -75,7 +75,9 @@ def load_config(directory=".", configfiles=(), overrides=()) -> aeconfig.Config:
         from snakemake.cli import parse_config
 
         update_config(config, aeconfig.from_command_line(parse_config(list(overrides))))
-    return aeconfig.load(config)
+    cfg = aeconfig.load(config)
+    paths.judge(cfg.settings.judge_split)  # a val-judged run's files are under results/val/
+    return cfg
 
 
 def dry_run(directory, cfg: aeconfig.Config, cores: int | None = None) -> str:
