@@ -267,7 +267,7 @@ def test_jobs_a_publication_finished_are_not_left_to_do(fake_run, capsys, monkey
     assert status.main(["--configfile", str(SMOKE), "restore.yaml", "--cores", "2"]) == 0
     out = capsys.readouterr().out
     assert "2 job(s) done as published in" in out
-    assert next(line for line in out.splitlines() if line.startswith("e1 ")).split()[1] == "5/10"  # 4 + ae30 seed1
+    assert next(line for line in out.splitlines() if line.startswith("e1 ")).split()[1] == "6/11"  # 5 (data of two seeds) + ae30 seed1
 
 
 def test_cli_prints_the_tables(fake_run, capsys, monkeypatch):
@@ -314,13 +314,14 @@ def test_status_of_a_real_interrupted_run(tmp_path):
     survey.survey(work, jobs, now=time.time() + 3600)  # an hour later: the job went stale
     assert fit.state == "interrupted" and fit.age > 3000 and 0 <= fit.elapsed < 600
     est = survey.estimate(jobs, cores=1)
-    # from the one finished job: the text data by its kind (data), every other job by the median
+    # from the one finished job: the other data jobs (digits seed 1, toytext's two seeds) by
+    # their kind (data), every other job by the median
     assert est["finished"] == 1 and est["unknown"] == 0
-    assert est["bases"] == {"model": 0, "kind": 1, "median": est["jobs"] - 1}
+    assert est["bases"] == {"model": 0, "kind": 3, "median": est["jobs"] - 3}
     out = subprocess.run([sys.executable, "-m", "aebench.status", "--configfile", *configs], cwd=work,
                          capture_output=True, text=True, check=True).stdout
     e1 = next(line for line in out.splitlines() if line.startswith("e1 "))
-    assert e1.split()[1:4] == ["1/10", "10%", "1"] and "fit ae30_relu seed0" in out
+    assert e1.split()[1:4] == ["1/11", "9%", "1"] and "fit ae30_relu seed0" in out  # data of two seeds
 
 
 def test_status_lists_snakemakes_jobs_and_every_fits_progress(smoke_run, tmp_path):
