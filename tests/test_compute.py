@@ -78,7 +78,7 @@ def test_local_run_gives_each_training_job_its_own_gpu_unless_allowed(tmp_path):
     scheduling is Snakemake's, the device is whatever torch finds."""
     work = copy_workflow(tmp_path)
     targets = [f"results/runs/linear_tied/seed{s}" for s in (0, 1)]
-    snakemake(work, "results/data/digits.npz", *SMOKE)
+    snakemake(work, "results/data/digits/seed0.npz", "results/data/digits/seed1.npz", *SMOKE)
     r = snakemake(work, *targets, *SMOKE, "--config", "gpu=1")
     assert "gpu=1" in r.stderr
     assert _starts_and_ends(r.stderr) == ["S", "E", "S", "E"], r.stderr[-3000:]

@@ -64,9 +64,10 @@ def fake_run(tmp_path):
     """The smoke config's run, cut off: a lock, a few finished fits, one running, one stopped
     mid pre-training, one failed, one finished by its script but marked incomplete."""
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    write(tmp_path / ".snakemake/locks/0.input.lock", "results/data/digits.npz")
-    write(tmp_path / "results/data/digits.npz")
-    write(tmp_path / "results/benchmarks/data/digits.tsv", "s\tmax_rss\n2.0\t1\n")
+    write(tmp_path / ".snakemake/locks/0.input.lock", "results/data/digits/seed0.npz")
+    for seed in (0, 1):  # each seed its own split of the data
+        write(tmp_path / f"results/data/digits/seed{seed}.npz")
+        write(tmp_path / f"results/benchmarks/data/digits/seed{seed}.tsv", "s\tmax_rss\n2.0\t1\n")
     done_run(tmp_path, "pca30", 0, 1.0)
     done_run(tmp_path, "pca30", 1, 3.0)
     done_run(tmp_path, "ae30", 0, 20.0)
@@ -145,18 +146,18 @@ def test_the_jobs_are_those_snakemake_plans(tmp_path):
     total = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("total "))
     assert len(jobs) == total - 1
     assert list(per_exp) == cfg.enabled
-    # data + 4 models x 2 seeds + the experiment
-    assert per_exp["e1"] == ["data digits", "fit pca30 seed0", "fit pca30 seed1", "fit ae30 seed0",
+    # data (each seed its own) + 4 models x 2 seeds + the experiment
+    assert per_exp["e1"] == ["data digits seed0", "data digits seed1", "fit pca30 seed0", "fit pca30 seed1", "fit ae30 seed0",
                              "fit ae30 seed1", "fit ae30_scratch seed0", "fit ae30_scratch seed1",
                              "fit ae30_relu seed0", "fit ae30_relu seed1", "e1"]
     # E6: data + 4 stacks and 4 x 3 classifiers, 2 seeds each + e6; E8 reads the stacks and
     # evaluates each (rule evaluate)
-    assert len(per_exp["e6"]) == 1 + (4 + 12) * 2 + 1 and len(per_exp["e8"]) == 1 + 4 * 2 * 2 + 1
+    assert len(per_exp["e6"]) == 2 + (4 + 12) * 2 + 1 and len(per_exp["e8"]) == 2 + 4 * 2 * 2 + 1
     assert "eval e8 e6_dbn seed1" in per_exp["e8"] and jobs["eval e8 e6_dbn seed1"].kind == "evaluate"
     assert not [j for j in per_exp["e6"] if j.startswith("eval")]
     # E10's judge is fitted once (seed 0); E4 works on the text data
     assert [j for j in per_exp["e10"] if "judge" in j] == ["fit e10_judge seed0"]
-    assert per_exp["e4"][0] == "data toytext"
+    assert per_exp["e4"][0] == "data toytext seed0"
     # each job once over all, plus gather
     assert set(jobs) == {j for names in per_exp.values() for j in names} | {"gather"}
     fit = jobs["fit ae30 seed0"]
@@ -165,7 +166,7 @@ def test_the_jobs_are_those_snakemake_plans(tmp_path):
         paths.benchmark("runs", "ae30", "seed0"))
     # --config as snakemake parses it; the run directory is left untouched
     _, per_exp = runjobs.dag(tmp_path, runjobs.load_config(ROOT, [str(SMOKE)], ["text_dataset=20news"]))
-    assert per_exp["e4"][0] == "data 20news" and not any(tmp_path.iterdir())
+    assert per_exp["e4"][0] == "data 20news seed0" and not any(tmp_path.iterdir())
     # a rule status has no name for fails with the fix
     with pytest.raises(runjobs.aeconfig.ConfigError, match="NAMES does not name: add it"):
         runjobs.from_blocks([{"rule": "new_rule", "output": "x"}], cfg)
@@ -176,7 +177,7 @@ def test_status_of_a_cut_off_run(fake_run):
     jobs, per_exp = status.dag(fake_run, cfg)
     assert survey.survey(fake_run, jobs, now=NOW)  # the lock is held
     state = {n: j.state for n, j in jobs.items() if j.state != "to do"}
-    assert state == {"data digits": "done", "fit pca30 seed0": "done", "fit pca30 seed1": "done",
+    assert state == {"data digits seed0": "done", "data digits seed1": "done", "fit pca30 seed0": "done", "fit pca30 seed1": "done",
                      "fit ae30 seed0": "done", "fit ae30 seed1": "running", "fit ae2 seed0": "interrupted",
                      "fit ae30_relu seed0": "failed", "fit ae30_scratch seed0": "interrupted",
                      "fit ae30_scratch seed1": "interrupted", "fit ae30_relu seed1": "running"}
@@ -194,18 +195,18 @@ def test_status_of_a_cut_off_run(fake_run):
     assert (run.left, run.basis) == (27 * 0.5, "model")  # 20 s - 40 s elapsed < 27 epochs x 0.5 s
     assert (stopped.left, stopped.basis) == (20.0, "kind")  # starts over: the one finished autoencoder
     assert (jobs["fit pca2 seed0"].left, jobs["fit pca2 seed0"].basis) == (2.0, "kind")  # median of 1, 3
-    assert (jobs["e1"].left, jobs["e1"].basis) == (2.5, "median")  # of 2, 1, 3, 20
+    assert (jobs["e1"].left, jobs["e1"].basis) == (2.0, "median")  # of 2, 2 (data, two seeds), 1, 3, 20
     assert jobs["fit ae30_scratch seed1"].left == 20.0
     started = jobs["fit ae30_relu seed1"]
     assert (started.left, started.basis) == (0, "kind")  # 20 s (the kind's median) - 20 s elapsed
     todo = [j for j in jobs.values() if j.state != "done"]
-    assert est["jobs"] == len(todo) == len(jobs) - 4 and est["unknown"] == 0 and est["finished"] == 4
+    assert est["jobs"] == len(todo) == len(jobs) - 5 and est["unknown"] == 0 and est["finished"] == 5
     assert est["seconds"] == pytest.approx(sum(j.left for j in todo) / 2)  # one thread per smoke job
 
     text = status.report(jobs, per_exp, True, est, fake_run)
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith("e")}
-    assert rows["e1"] == ["4/10", "40%", "2", "2", "1", "1"]
-    assert rows["e3"] == ["1/6", "16%", "0", "1", "0", "4"]
+    assert rows["e1"] == ["5/11", "45%", "2", "2", "1", "1"]
+    assert rows["e3"] == ["2/7", "28%", "0", "1", "0", "4"]
     running = next(line for line in text.splitlines() if line.startswith("fit ae30 seed1 "))
     assert running.split()[3:] == ["running", "train", "3/30", "0:00:40", "10s", "train_loss", "0.1",
                                    "val_loss", "0.10333"]
@@ -266,7 +267,7 @@ def test_jobs_a_publication_finished_are_not_left_to_do(fake_run, capsys, monkey
     assert status.main(["--configfile", str(SMOKE), "restore.yaml", "--cores", "2"]) == 0
     out = capsys.readouterr().out
     assert "2 job(s) done as published in" in out
-    assert next(line for line in out.splitlines() if line.startswith("e1 ")).split()[1] == "5/10"  # 4 + ae30 seed1
+    assert next(line for line in out.splitlines() if line.startswith("e1 ")).split()[1] == "6/11"  # 5 (data of two seeds) + ae30 seed1
 
 
 def test_cli_prints_the_tables(fake_run, capsys, monkeypatch):
@@ -309,17 +310,18 @@ def test_status_of_a_real_interrupted_run(tmp_path):
     fit = jobs["fit ae30_relu seed0"]
     assert fit.state == "running" and fit.progress["epochs"] == 100000 and fit.progress["epoch"] >= 3
     assert fit.output in survey.incomplete_outputs(work)
-    assert jobs["data digits"].state == "done" and jobs["data digits"].seconds > 0
+    assert jobs["data digits seed0"].state == "done" and jobs["data digits seed0"].seconds > 0
     survey.survey(work, jobs, now=time.time() + 3600)  # an hour later: the job went stale
     assert fit.state == "interrupted" and fit.age > 3000 and 0 <= fit.elapsed < 600
     est = survey.estimate(jobs, cores=1)
-    # from the one finished job: the text data by its kind (data), every other job by the median
+    # from the one finished job: the other data jobs (digits seed 1, toytext's two seeds) by
+    # their kind (data), every other job by the median
     assert est["finished"] == 1 and est["unknown"] == 0
-    assert est["bases"] == {"model": 0, "kind": 1, "median": est["jobs"] - 1}
+    assert est["bases"] == {"model": 0, "kind": 3, "median": est["jobs"] - 3}
     out = subprocess.run([sys.executable, "-m", "aebench.status", "--configfile", *configs], cwd=work,
                          capture_output=True, text=True, check=True).stdout
     e1 = next(line for line in out.splitlines() if line.startswith("e1 "))
-    assert e1.split()[1:4] == ["1/10", "10%", "1"] and "fit ae30_relu seed0" in out
+    assert e1.split()[1:4] == ["1/11", "9%", "1"] and "fit ae30_relu seed0" in out  # data of two seeds
 
 
 def test_status_lists_snakemakes_jobs_and_every_fits_progress(smoke_run, tmp_path):

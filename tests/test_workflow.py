@@ -1,6 +1,7 @@
 """The whole DAG through Snakemake on the smoke preset, in a temporary copy of the repo."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_smoke_run_produces_every_table_and_figure(smoke_run):
     assert claims[~tied].verdict.isin(["INCONCLUSIVE", "n/a (not in this run)"]).all()
     assert (claims[~tied].verdict == "INCONCLUSIVE").any()
     assert set(claims.data) == {"digits", "toytext"}  # each verdict says which data it is on
-    manifest = json.loads((res / "data" / "digits.json").read_text())
+    manifest = json.loads((res / "data" / "digits" / "seed0.json").read_text())
     assert manifest["n"] == {"train": 1200, "val": 200, "test": 397}
     # every job left a log; training logs show epochs and losses
     log = (res / "logs" / "runs" / "ae30" / "seed0.log").read_text()
@@ -76,6 +77,53 @@ def test_smoke_run_produces_every_table_and_figure(smoke_run):
 def test_rerun_is_a_no_op(smoke_run):
     r = snakemake(smoke_run, *SMOKE, "-n")
     assert "Nothing to be done" in r.stdout + r.stderr
+
+
+VAL = ["--config", "judge_split=val"]
+
+
+def val_run(work: Path) -> Path:
+    """The smoke preset judged on validation (issue 38), in ``work``: its prepared files lose
+    their test split before any other step runs, so a step that read it would fail. Returns
+    the val run's results directory."""
+    import numpy as np
+
+    from aebench.datasets import sha256
+
+    data = [f"results/val/data/{d}/seed{s}.npz" for d in ("digits", "toytext") for s in SEEDS]
+    snakemake(work, *data, *SMOKE, *VAL)  # targets first: --configfile takes several values
+    for f in data:
+        path = work / f
+        st = path.stat()
+        with np.load(path) as z:
+            kept = {k: z[k] for k in z.files if not k.endswith("_test")}
+        with open(path, "wb") as out:
+            np.savez(out, **kept)
+        # the manifest records the new file (a prepared file is checked against it when read)
+        record = path.with_suffix(".json")
+        rst = record.stat()
+        record.write_text(json.dumps({**json.loads(record.read_text()), "sha256": sha256(path)}))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # not newer than its outputs
+        os.utime(record, ns=(rst.st_atime_ns, rst.st_mtime_ns))
+    snakemake(work, *SMOKE, *VAL)
+    return work / "results" / "val"
+
+
+def test_a_val_judged_smoke_run_never_reads_the_test_split(smoke_run):
+    res = val_run(smoke_run)
+    for exp in SMOKE_CFG.enabled:
+        long = pd.read_csv(res / exp / "metrics.csv")
+        assert long.value.notna().any()
+    assert set(pd.read_csv(res / "e1" / "metrics.csv").seed) == SEEDS
+    assert (res / "tables" / "claims.md").read_text().startswith("Judged on the validation split")
+    assert json.loads((res / "data" / "digits" / "seed0.json").read_text())["judged_split"] == "val"
+    run = json.loads((res / "runs" / "ae30" / "seed0" / "run.json").read_text())
+    assert run["judged_split"] == "val"
+    # the test-judged run beside it is untouched, its claims table says test
+    r = snakemake(smoke_run, *SMOKE, "-n")
+    assert "Nothing to be done" in r.stdout + r.stderr
+    assert (smoke_run / "results" / "tables" / "claims.md").read_text().startswith(
+        "Judged on the test split")
 
 
 def test_same_seed_same_numbers_across_runs(smoke_run, tmp_path):

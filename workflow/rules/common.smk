@@ -36,6 +36,10 @@ except aeconfig.ConfigError as e:
     sources.append(("--config on the command line", workflow.config_settings.config))
     raise WorkflowError(aeconfig.explain(e, sources)) from None
 
+# A val-judged run (judge_split: val, development) writes under results/val/ (aebench.paths);
+# set before any path is made, and passed on to the jobs through their environment.
+paths.judge(CFG.settings.judge_split)
+
 # A published run's finished experiments are copied back (rule restore_experiment), not re-run.
 RESTORE_FROM = config.get("restore_from")
 try:
@@ -78,6 +82,11 @@ wildcard_constraints:
     experiment=one_of(CFG.enabled),
 
 
+# The prepare_data steps of one dataset share its raw files: one at a time, so that no step
+# reads a file another is still copying in.
+if "prepare_data" not in workflow.global_resources:
+    workflow.register_resource("prepare_data", 1)
+
 # GPUs per training job (0 or 1), requested as Snakemake's `gpu` resource.
 TRAIN_GPUS = gpus.training_gpus(config["device"], config["gpu"])
 # A local run gives each training job a GPU of its own unless the user allows sharing
@@ -106,7 +115,7 @@ def dep_runs(wildcards):
 
 
 def fit_inputs(wildcards):
-    return {"data": paths.data(CFG.models[wildcards.model].dataset),
+    return {"data": paths.data(CFG.models[wildcards.model].dataset, wildcards.seed),
             "deps": list(dep_runs(wildcards).values())}
 
 
@@ -142,9 +151,20 @@ def experiment_runs(wildcards):
     return model_runs(CFG.experiment_models(e))
 
 
+def experiment_seeds(experiment):
+    """Every seed an experiment's models are fitted with (a seed-less model's 0 included)."""
+    return sorted({s for m in CFG.experiment_models(experiment) for s in CFG.model_seeds(m)})
+
+
+def experiment_data(wildcards):
+    """seed -> the prepared data that seed's runs were fitted on and are measured on."""
+    e = wildcards.experiment
+    return {s: paths.data(CFG.experiment_dataset(e), s) for s in experiment_seeds(e)}
+
+
 def experiment_inputs(wildcards):
-    """The prepared data and every run (all seeds) an experiment reads."""
-    return {"data": paths.data(CFG.experiment_dataset(wildcards.experiment)),
+    """The prepared data (each seed's) and every run (all seeds) an experiment reads."""
+    return {"data": list(experiment_data(wildcards).values()),
             "runs": [d for seeds in experiment_runs(wildcards).values() for d in seeds.values()]}
 
 
@@ -189,9 +209,20 @@ def published(path, *parts):
 def data_manifests():
     """Each dataset's manifest (full data or a subset?); from the published run where only
     restored experiments use the dataset."""
-    live = {CFG.experiment_dataset(e) for e in CFG.enabled if e not in RESTORED}
-    restored = {CFG.experiment_dataset(e) for e in RESTORED} - live
-    return [paths.manifest(d) for d in sorted(live)] + [published(paths.manifest(d)) for d in sorted(restored)]
+    live = {(CFG.experiment_dataset(e), s) for e in CFG.enabled if e not in RESTORED
+            for s in experiment_seeds(e)}
+    restored = {(CFG.experiment_dataset(e), s) for e in RESTORED for s in experiment_seeds(e)} - live
+    return ([paths.manifest(*d) for d in sorted(live)]
+            + [published_manifest(*d) for d in sorted(restored)])
+
+
+def published_manifest(dataset, seed):
+    """A published run's manifest of (dataset, seed); one published before each seed had its
+    own split has one manifest per dataset (every seed saw that data)."""
+    per_seed = published(paths.manifest(dataset, seed))
+    if Path(per_seed).exists():
+        return per_seed
+    return str(Path(RESTORE_FROM, "data", f"{dataset}.json"))
 
 
 def claim_files():

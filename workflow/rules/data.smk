@@ -1,19 +1,24 @@
-# One cached step per dataset: fetch (mirror or download), check, split (aebench.datasets).
+# One cached step per dataset and seed: fetch (mirror or download), check, split with the
+# seed (aebench.datasets): each seed draws its own subsets and validation split. The steps of
+# one run share the raw files they fetch, so they run one at a time (resource prepare_data).
 
 
 rule prepare_data:
     output:
-        data=paths.data("{dataset}"),
-        manifest=paths.manifest("{dataset}"),
+        data=paths.data("{dataset}", "{seed}"),
+        manifest=paths.manifest("{dataset}", "{seed}"),
     params:
         sizes=lambda wc: config["datasets"].get(wc.dataset, {}),
         mirror=config["data_mirror"],
         allow_download=config.get("allow_download", True),
         raw_root=paths.raw_root(),
+        judge_split=CFG.settings.judge_split,
+    resources:
+        prepare_data=1,
     log:
-        paths.log("data", "{dataset}"),
+        paths.log("data", "{dataset}", "seed{seed}"),
     benchmark:
-        paths.benchmark("data", "{dataset}")
+        paths.benchmark("data", "{dataset}", "seed{seed}")
     conda:
         "../../envs/aebench.yaml"
     script:

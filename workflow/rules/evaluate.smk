@@ -5,7 +5,7 @@
 
 rule evaluate:
     input:
-        data=lambda wc: paths.data(CFG.experiment_dataset(wc.experiment)),
+        data=lambda wc: paths.data(CFG.experiment_dataset(wc.experiment), wc.seed),
         run=lambda wc: run_dir(wc.model, wc.seed),
     output:
         directory(paths.evaluation("{experiment}", "{model}", "{seed}")),

@@ -23,6 +23,7 @@ rule experiment:
     params:
         params=lambda wc: CFG.params_dict(wc.experiment),
         runs=experiment_runs,
+        data=experiment_data,
         device=config["device"],
     threads: experiment_threads
     resources:

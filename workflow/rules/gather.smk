@@ -21,6 +21,7 @@ rule gather:
     params:
         experiments=CFG.enabled,
         not_judged=claims_not_judged(),
+        judge_split=CFG.settings.judge_split,
     log:
         paths.log("gather"),
     benchmark:

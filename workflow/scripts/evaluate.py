@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from aebench import experiments
+from aebench import experiments, paths
 from aebench.runctl.runlog import rule_log
 from aebench.train import resolve_device
 
@@ -13,7 +13,8 @@ with rule_log(sm.log[0], threads=sm.threads) as log:
     out = Path(sm.output[0])
     ctx = experiments.Context(name, Path(sm.input.data), {model: {seed: Path(sm.input.run)}},
                               exp.Params(**sm.params.params), out / "figures",
-                              str(resolve_device(sm.params.device)), log)
+                              str(resolve_device(sm.params.device)), log,
+                              judge_split=paths.JUDGE_SPLIT)
     ev = exp.evaluate(ctx, model, seed)
     ev.save(out)
     log(f"{name} {model} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in ev.values.items()))

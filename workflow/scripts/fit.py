@@ -24,4 +24,4 @@ with (ledger.attempt(paths.attempts(model, seed), fresh=not (ckpt.exists() and a
             {m: Path(d) for m, d in sm.params.deps.items()}, device=sm.params.device,
             threads=sm.threads, log=log,
             checkpoint_dir=ckpt, progress_path=paths.progress(model, seed),
-            peak_cache=paths.peak())
+            peak_cache=paths.peak(), judge_split=paths.JUDGE_SPLIT)

@@ -159,6 +159,27 @@ def from_command_line(given):
     return given
 
 
+def check_protocol(s: Settings) -> None:
+    """Development and confirmation stay apart (issue 38). Confirmation seeds are only ever
+    judged on test, and never beside development seeds: a val run on them would be tuning on
+    them, and a mixed run's intervals would pool seeds some choices were made on. A val run
+    copies nothing from a publication (those were judged on test)."""
+    if s.judge_split == "val" and s.restore_from:
+        raise ConfigError("config: restore_from copies a published run's results, which were "
+                          "judged on test, into a val-judged run; drop restore_from for "
+                          "judge_split: val", ("restore_from",))
+    confirm = [x for x in s.seeds if x in s.confirmation_seeds]
+    if confirm and s.judge_split == "val":
+        raise ConfigError(f"config: seeds {confirm} are confirmation seeds, which are never judged "
+                          "on validation (that would tune on them); use development seeds "
+                          "for judge_split: val", ("seeds",))
+    if confirm and len(confirm) < len(s.seeds):
+        dev = [x for x in s.seeds if x not in s.confirmation_seeds]
+        raise ConfigError(f"config: seeds mix confirmation seeds {confirm} with development seeds "
+                          f"{dev}; set seeds to the confirmation seeds alone (a confirmation "
+                          "run) or to development seeds alone", ("seeds",))
+
+
 def load(config: dict) -> Config:
     """Validate and parse ``config`` (the merged dict Snakemake holds); ConfigError if wrong."""
     validate_schema(config)
@@ -178,6 +199,7 @@ def load(config: dict) -> Config:
     # The experiments' own checks first: their messages name their keys (an E6 init, an E8
     # reference to it), which the models they derive from those keys could not.
     cfg = Config(config, Settings.parse(config), {}, params)
+    check_protocol(cfg.settings)
     for name, p in params.items():
         try:
             experiments.EXPERIMENTS[name].check(p, cfg)

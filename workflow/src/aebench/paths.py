@@ -7,19 +7,47 @@ re-run after an interruption finds them (Snakemake removes a failed job's output
 
 from __future__ import annotations
 
-RESULTS = "results"
+import os
+
+# Which split a run judges (config `judge_split`): "test", or "val" for a development run.
+# A val-judged run keeps all it writes under results/val/, so its runs, evaluations and claims
+# table neither share a cache with a test run's nor can be mistaken for one. The workflow sets
+# this variable (common.smk), so its jobs' scripts agree with it; judge() sets it in-process.
+JUDGE_SPLIT_ENV = "AEBENCH_JUDGE_SPLIT"
 
 
-def data(dataset: str) -> str:
-    return f"{RESULTS}/data/{dataset}.npz"
+def _root(split: str) -> str:
+    if split not in ("test", "val"):
+        raise ValueError(f"{JUDGE_SPLIT_ENV}={split!r}: judge_split is 'test' or 'val'")
+    return "results" if split == "test" else "results/val"
 
 
-def manifest(dataset: str) -> str:
-    return f"{RESULTS}/data/{dataset}.json"
+JUDGE_SPLIT = os.environ.get(JUDGE_SPLIT_ENV, "test")
+RESULTS = _root(JUDGE_SPLIT)
+
+
+def judge(split: str) -> None:
+    """Point every path at the results of a run judged on ``split`` (and its jobs, through
+    the environment they inherit)."""
+    global JUDGE_SPLIT, RESULTS, CLAIMS, CLAIMS_MD, SUMMARY, LEARNING_CURVES
+    RESULTS = _root(split)
+    JUDGE_SPLIT = split
+    os.environ[JUDGE_SPLIT_ENV] = split
+    CLAIMS, CLAIMS_MD, SUMMARY, LEARNING_CURVES = _tables()
+
+
+def data(dataset: str, seed) -> str:
+    """One dataset as the run seed ``seed`` sees it: its own subsets and validation split."""
+    return f"{RESULTS}/data/{dataset}/seed{seed}.npz"
+
+
+def manifest(dataset: str, seed) -> str:
+    return f"{RESULTS}/data/{dataset}/seed{seed}.json"
 
 
 def raw_root() -> str:
-    return f"{RESULTS}/data/raw"
+    """The original files, shared by test- and val-judged runs (they are the same files)."""
+    return "results/data/raw"
 
 
 def run(model: str, seed) -> str:
@@ -78,10 +106,12 @@ def benchmark(*parts: str) -> str:
     return f"{RESULTS}/benchmarks/{'/'.join(parts)}.tsv"
 
 
-CLAIMS = f"{RESULTS}/tables/claims.csv"
-CLAIMS_MD = f"{RESULTS}/tables/claims.md"
-SUMMARY = f"{RESULTS}/tables/summary.csv"
-LEARNING_CURVES = f"{RESULTS}/figures/learning_curves.png"
+def _tables() -> tuple[str, str, str, str]:
+    return (f"{RESULTS}/tables/claims.csv", f"{RESULTS}/tables/claims.md",
+            f"{RESULTS}/tables/summary.csv", f"{RESULTS}/figures/learning_curves.png")
+
+
+CLAIMS, CLAIMS_MD, SUMMARY, LEARNING_CURVES = _tables()
 
 
 def evaluation(exp: str, model: str, seed) -> str:

@@ -46,7 +46,7 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
             log=print, checkpoint_dir: str | Path | None = None,
             checkpoint_interval: float | None = None,
             progress_path: str | Path | None = None,
-            peak_cache: str | Path | None = None) -> dict:
+            peak_cache: str | Path | None = None, judge_split: str = "test") -> dict:
     """Fit ``spec`` with ``seed`` and write its run directory ``out_dir``.
 
     ``checkpoint_dir``: where a resumable kind keeps its checkpoints (None: not resumable);
@@ -57,11 +57,14 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
     fit truncates it, a resumed one appends.
     ``peak_cache``: where the machine's sgemm peak is cached (:mod:`aebench.peak`; None: not
     measured, ``cost.json`` then has no fraction of peak).
+    ``judge_split``: "val" for a development run: the validation split stands in for test
+    (:func:`aebench.datasets.load_prepared`), so the "test" codes and reconstruction errors
+    are val's and the test split is never read; run.json records it.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_determinism(seed, threads)
-    data = load_prepared(data_path)
+    data = load_prepared(data_path, judge_split)
     model = KINDS[spec.kind](spec)
     kwargs, ck, tally = {}, NO_CHECKPOINT, Tally()
     if "checkpoint" in inspect.signature(model.fit).parameters:  # trained in epochs
@@ -95,6 +98,7 @@ def fit_run(spec: ModelSpec, data_path: str | Path, seed: int, out_dir: str | Pa
             write_cost(tally, out, device, threads, peak_cache, log)
         (out / "run.json").write_text(json.dumps({"kind": spec.kind, "seed": seed,
                                                   "dataset": data.name,
+                                                  "judged_split": judge_split,
                                                   "spec": spec.to_dict()}, indent=2))
     ck.clear()
     log(f"{spec.name} seed {seed}: done in {seconds:.1f}s"

@@ -173,6 +173,13 @@ class Settings:
     datasets: dict[str, SplitSizes]  # properties: the registered datasets
     seeds: list[int] = setting(items={"type": "integer", "minimum": 0}, minItems=1,
                                uniqueItems=True)
+    # The split the claims are judged on: test (a confirmation run) or val (development: every
+    # choice is made on val tables; val is also early stopping's set, so slightly optimistic).
+    judge_split: Literal["test", "val"] = "test"
+    # Seeds drawn once for confirmation runs and never tuned on: a val-judged run may not use
+    # them, and a run may not mix them with development seeds (aebench.config.check_protocol).
+    confirmation_seeds: list[int] = setting(factory=list, items={"type": "integer", "minimum": 0},
+                                            uniqueItems=True)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     gpu: int | Literal["auto"] = setting("auto", minimum=0, maximum=1, description=(
         "GPUs per training job (0 or 1); auto = 1 when this machine has a GPU"))

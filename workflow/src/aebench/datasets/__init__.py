@@ -6,8 +6,10 @@ Every dataset goes through the same three steps:
    dataset's real download path;
 2. read: decode them into arrays;
 3. split: carve the validation set out of train (test is never used for a choice) and
-   apply the preset's subset sizes.
-The result is one ``.npz`` per dataset that every later step loads with
+   apply the preset's subset sizes, seeded by the run's seed (``split_seed``): each seed
+   draws its own subsets and validation split, and a model and its paired control with the
+   same seed see the same data.
+The result is one ``.npz`` per (dataset, seed) that every later step loads with
 :func:`load_prepared`.
 
 Each dataset is a small module of this package whose ``prepare`` function is registered
@@ -123,19 +125,31 @@ def check_prepared(path: str | Path) -> None:
         raise DataError(f"{path}: cannot be read ({type(e).__name__}: {e}); {fix}") from None
 
 
-def load_prepared(path: str | Path) -> Prepared:
+JUDGE_SPLITS = ("test", "val")
+
+
+def load_prepared(path: str | Path, judge_split: str = "test") -> Prepared:
+    """The prepared file at ``path``. ``judge_split="val"``: a development run, judged on the
+    validation split: it stands in for test (``x_test, y_test := x_val, y_val``) and the test
+    arrays are never read from the file, so no step of such a run can see them."""
+    if judge_split not in JUDGE_SPLITS:
+        raise ValueError(f"judge_split {judge_split!r}: use one of {list(JUDGE_SPLITS)}")
     check_prepared(path)
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
         scale = float(z["scale"])
-        arrays = {k: z[k] for k in z.files if k.startswith(("x_", "y_"))}
+        keys = [k for k in z.files if k.startswith(("x_", "y_"))
+                and not (judge_split == "val" and k.endswith("_test"))]
+        arrays = {k: z[k] for k in keys}
         shape = tuple(int(s) for s in z["shape"])
+    if judge_split == "val":
+        arrays["x_test"], arrays["y_test"] = arrays["x_val"], arrays["y_val"]
     for k in list(arrays):
         if k.startswith("x_"):
             arrays[k] = arrays[k].astype(np.float32) * np.float32(scale)
     return Prepared(name=meta["name"], kind=meta["kind"], shape=shape,
                     classes=meta["classes"], vocabulary=meta["vocabulary"],
-                    notes=meta.get("notes", {}), **arrays)
+                    notes={**meta.get("notes", {}), "judged_split": judge_split}, **arrays)
 
 
 def manifest(p: Prepared, path: str | Path, sources: dict) -> dict:
@@ -149,7 +163,8 @@ def manifest(p: Prepared, path: str | Path, sources: dict) -> dict:
         # false: seeded subsets (a preset); a claim whose anchor was measured on the whole
         # data set is then not judged
         "full_data": bool(p.notes.get("full", True)),
-        **{k: v for k, v in p.notes.items() if k != "full"},
+        **{k: v for k, v in p.notes.items() if k not in ("full", "split_seed")},
+        "split_seed": p.notes.get("split_seed"),
         "sha256": sha256(path),
         "sources": sources,
     }
@@ -177,7 +192,7 @@ def sha256(path: str | Path) -> str:
 # --------------------------------------------------------------------------- splitting
 
 
-SPLIT_SEED = 0  # subsets and the validation split are fixed: they never follow the run's seeds
+SPLIT_SEED = 0  # the default split seed; a run's prepared data uses the run's own seed
 
 
 def sample(x, y, n: int | None, seed: int = SPLIT_SEED):
@@ -247,8 +262,10 @@ def of_model(config: dict, entry: dict) -> str:
 
 
 def prepare(name: str, raw_root: str | Path, mirror: str | Path | None, allow_download: bool,
-            **sizes) -> tuple[Prepared, dict, float]:
-    """Prepare dataset ``name``; returns (prepared, sources, storage scale)."""
+            split_seed: int = SPLIT_SEED, **sizes) -> tuple[Prepared, dict, float]:
+    """Prepare dataset ``name`` for the run seed ``split_seed``, which draws its subsets and
+    validation split (each seed its own, so intervals over seeds include data sampling); returns
+    (prepared, sources, storage scale)."""
     raw_root = Path(raw_root)
     mirror = Path(mirror).expanduser().resolve() if mirror else None
     if mirror is not None and not mirror.is_dir():
@@ -257,7 +274,8 @@ def prepare(name: str, raw_root: str | Path, mirror: str | Path | None, allow_do
     if name not in DATASETS:
         raise DataError(DATASETS.unknown(name))
     d = DATASETS[name]
-    p, src = d.prepare(raw_root, mirror, allow_download, **sizes)
+    p, src = d.prepare(raw_root, mirror, allow_download, split_seed=split_seed, **sizes)
+    p.notes["split_seed"] = int(split_seed)
     return p, src, d.scale
 
 

@@ -109,7 +109,7 @@ def fetch_idx(name: str, raw_root: Path, mirror: Path | None, allow_download: bo
 
 
 def prepare_idx(name: str, raw_root: Path, mirror: Path | None, allow_download: bool,
-                n_train=None, n_val=5000, n_test=None) -> tuple[Prepared, dict]:
+                n_train=None, n_val=5000, n_test=None, split_seed=0) -> tuple[Prepared, dict]:
     sources = fetch_idx(name, raw_root, mirror, allow_download)
     cls = _idx_class(name)
     raw = raw_root / cls.__name__ / "raw"
@@ -118,8 +118,8 @@ def prepare_idx(name: str, raw_root: Path, mirror: Path | None, allow_download: 
     xt, yt = read("t10k-images-idx3-ubyte"), read("t10k-labels-idx1-ubyte")
     x = x.reshape(len(x), -1).astype(np.float32) / 255.0
     xt = xt.reshape(len(xt), -1).astype(np.float32) / 255.0
-    x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train)
-    x_te, y_te = sample(xt, yt, n_test)
+    x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train, split_seed)
+    x_te, y_te = sample(xt, yt, n_test, split_seed)
     p = Prepared(name, "image", x_tr, y_tr, x_va, y_va, x_te, y_te, shape=(1, 28, 28),
                  classes=[str(c) for c in cls.classes],
                  notes={"full": n_train is None and n_test is None})

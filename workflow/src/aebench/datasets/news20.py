@@ -121,7 +121,8 @@ def top_terms(counts: np.ndarray, terms, k: int) -> list[str]:
 
 @register("20news", "text", 1.0)
 def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
-                   vocab_size=2000, n_val=1000, n_train=None, n_test=None) -> tuple[Prepared, dict]:
+                   vocab_size=2000, n_val=1000, n_train=None, n_test=None,
+                   split_seed=0) -> tuple[Prepared, dict]:
     """Bag of words over the ``vocab_size`` most frequent train words (:func:`top_terms`).
 
     Headers, footers and quoted replies are stripped (:func:`documents`), English stop words
@@ -152,8 +153,8 @@ def prepare_20news(raw_root: Path, mirror: Path | None, allow_download: bool,
     keep, keep_t = x.sum(1) > 0, xt.sum(1) > 0
     dropped = {"train": int((~keep).sum()), "test": int((~keep_t).sum())}
     x, y, xt, yt = x[keep], y[keep], xt[keep_t], yt[keep_t]
-    x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train)
-    x_te, y_te = sample(xt, yt, n_test)
+    x_tr, y_tr, x_va, y_va = split_train_val(x, y, n_val, n_train, split_seed)
+    x_te, y_te = sample(xt, yt, n_test, split_seed)
     p = Prepared("20news", "text", x_tr, y_tr, x_va, y_va, x_te, y_te, shape=(x.shape[1],),
                  classes=classes, vocabulary=vocabulary,
                  notes={"full": n_train is None and n_test is None,

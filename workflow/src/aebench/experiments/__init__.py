@@ -131,22 +131,52 @@ EVALUATION_FILES = ("values.json", "arrays.npz")
 @dataclass
 class Context:
     name: str
-    data_path: Path
+    # seed -> the prepared data that seed's runs were fitted on (each seed draws its own
+    # subsets and validation split); one path: the same data for every seed (one seed's step)
+    data_path: Path | dict[int, Path]
     models: dict[str, dict[int, Path]]  # model name -> seed -> run directory
     params: object  # the experiment's Params
     figures_dir: Path
     device: str = "cpu"
     log: Callable[[str], None] = print
     reads: tuple[str, ...] | None = None  # the experiment's `reads`
-    _data: object = None
+    _data: object = None  # given: the data of every seed (tests)
+    # "val": a development run; load_prepared puts the validation split where test was
+    judge_split: str = "test"
+    _by_seed: dict = field(default_factory=dict)
+
+    def data_of(self, seed: int):
+        """The data seed ``seed``'s runs were fitted on: measure them on this one only."""
+        if self._data is not None:
+            return self._data
+        path = self.data_path
+        if isinstance(path, dict):
+            if seed not in path:
+                raise KeyError(f"{self.name}: no prepared data for seed {seed} "
+                               f"(have seeds {sorted(path)})")
+            path = path[seed]
+        if path not in self._by_seed:
+            from ..datasets import load_prepared
+
+            self._by_seed[path] = load_prepared(path, self.judge_split)
+        return self._by_seed[path]
 
     @property
     def data(self):
-        if self._data is None:
-            from ..datasets import load_prepared
+        """The data when there is one for all the context's seeds; else name it: data_of(seed)."""
+        if self._data is None and isinstance(self.data_path, dict):
+            if len(self.data_path) != 1:
+                raise RuntimeError(f"{self.name}: each seed has its own data here; use "
+                                   "ctx.data_of(seed)")
+            return self.data_of(next(iter(self.data_path)))
+        return self.data_of(0)
 
-            self._data = load_prepared(self.data_path)
-        return self._data
+    @property
+    def dataset(self) -> str:
+        """The dataset's name: results/data/<dataset>/seed<k>.npz, or a single file's stem."""
+        if isinstance(self.data_path, dict):
+            return Path(next(iter(self.data_path.values()))).parent.name
+        return Path(self.data_path).stem
 
     def figure(self, name: str) -> Path:
         self.figures_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +229,7 @@ def rows(model: str, seed: int, values: dict[str, float]) -> list[dict]:
 def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
     df = pd.DataFrame(EXPERIMENTS[name].run(ctx))
     df.insert(0, "experiment", name)
-    df.insert(1, "dataset", Path(ctx.data_path).stem)
+    df.insert(1, "dataset", ctx.dataset)
     df = df[COLUMNS]
     df.to_csv(out_csv, index=False)
     return df

@@ -162,7 +162,8 @@ class E10(Experiment):
     def run(self, ctx):
         from ..plots import generator_grids
 
-        p, d = ctx.params, ctx.data
+        p = ctx.params
+        d = ctx.data_of(0)  # the judge is fitted once, on seed 0's data
         judge = ctx.load(JUDGE, 0)
 
         def score(images):
@@ -188,7 +189,7 @@ class E10(Experiment):
         for seed in ctx.seeds(plain):
             scale = code_rms(ctx.codes(plain, seed)["z_train"])  # the plain model's spread
             for model in p.models:
-                c = ctx.codes(model, seed)
+                c, ds = ctx.codes(model, seed), ctx.data_of(seed)
                 method = ctx.load(model, seed)
                 values = {"code_sq_norm": float((c["z_test"] ** 2).sum(1).mean()),
                           "sq_err_per_image": ctx.metrics_json(model, seed)["test_sq_err_per_image"]}
@@ -198,7 +199,7 @@ class E10(Experiment):
                 out += rows(model, seed, values)
                 ctx.log(f"{model} seed {seed}: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
                 if model not in panels:
-                    panels[model] = (c["z_test"], d.y_test, grids)
+                    panels[model] = (c["z_test"], ds.y_test, grids)
         generator_grids(panels, d.shape, p.grid_n, ctx.figure("grids.png"),
                         axis_label="code {} (raw units)", measure="plausible")
         return out

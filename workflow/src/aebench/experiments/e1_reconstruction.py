@@ -41,9 +41,10 @@ class E1(Experiment):
             for seed in ctx.seeds(model):
                 out += rows(model, seed, reconstruction_values(ctx.metrics_json(model, seed)))
         n = ctx.params.n_show
-        panels = {"test input": ctx.data.x_test[:n]}
+        d = ctx.data_of(ctx.seeds(ctx.params.models[0])[0])  # the first seed's, as the panels
+        panels = {"test input": d.x_test[:n]}
         for model in ctx.params.models:
             seed = ctx.seeds(model)[0]
             panels[model] = ctx.codes(model, seed)["recon_test_head"][:n]
-        reconstruction_grid(panels, ctx.data.shape, ctx.figure("reconstructions.png"))
+        reconstruction_grid(panels, d.shape, ctx.figure("reconstructions.png"))
         return out

@@ -34,11 +34,11 @@ class E3(Experiment):
         from .. import metrics
         from ..plots import code_scatter
 
-        p, d = ctx.params, ctx.data
+        p = ctx.params
         out, panels = [], {}
         for model in p.models:
             for seed in ctx.seeds(model):
-                c = ctx.codes(model, seed)
+                c, d = ctx.codes(model, seed), ctx.data_of(seed)
                 out += rows(model, seed, {
                     "knn_accuracy": metrics.knn_accuracy(c["z_train"], d.y_train, c["z_test"],
                                                          d.y_test, k=p.knn_k),

@@ -112,11 +112,11 @@ class E4(Experiment):
         from .. import retrieval
         from ..plots import code_scatter, precision_recall_plot
 
-        d, p = ctx.data, ctx.params
+        p = ctx.params
         out, curve, chance = [], [], {}
         for model in p.models:
             for seed in ctx.seeds(model):
-                c = ctx.codes(model, seed)
+                c, d = ctx.codes(model, seed), ctx.data_of(seed)
                 for proto, loo in PROTOCOLS.items():
                     if loo:
                         q = db = c["z_test"]
@@ -144,14 +144,15 @@ class E4(Experiment):
                                        ks={1}, n_top=1, device=ctx.device)
                 out += rows(model, seed, {VALIDATION: r.mean_ap})
                 ctx.log(f"{model} seed {seed} {VALIDATION} {r.mean_ap:.4f}")
+        # the chance floors of the last seed measured; the dropped documents are every seed's
         out += corpus_rows(d, chance)
         curve = pd.DataFrame(curve)
         curve.to_csv(ctx.figure("precision_recall.csv"), index=False)
         precision_recall_plot(curve, ctx.figure("precision_recall.png"))
         panels = {}
         for model in p.scatter:
-            c = ctx.codes(model, ctx.seeds(model)[0])
-            panels[model] = (c["z_test"], d.y_test)
+            seed = ctx.seeds(model)[0]
+            panels[model] = (ctx.codes(model, seed)["z_test"], ctx.data_of(seed).y_test)
         code_scatter(panels, ctx.figure("codes_2d.png"), labels=d.classes)
         return out
 

@@ -60,13 +60,14 @@ class E5(Experiment):
     def run(self, ctx):
         from ..plots import retrieval_hits
 
-        d, p = ctx.data, ctx.params
+        p = ctx.params
         out, hits = [], {}
         for model in p.models:
             for seed in ctx.seeds(model):
                 ev = ctx.evaluation(model, seed)
                 out += rows(model, seed, ev.values)
                 hits.setdefault(model, ev.arrays["top_shown"])  # the first seed's
+        d = ctx.data_of(ctx.seeds(p.models[0])[0])  # the first seed's, as the hits
         shown = shown_queries(p, len(d.y_test))
         retrieval_hits(d.x_test[shown], {m: d.x_train[t] for m, t in hits.items()},
                        d.shape, ctx.figure("top_hits.png"))

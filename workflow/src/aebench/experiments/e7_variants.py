@@ -188,7 +188,8 @@ class E7(Experiment):
     def run(self, ctx):
         from ..plots import reconstruction_grid
 
-        d, p = ctx.data, ctx.params
+        p = ctx.params
+        d = ctx.data_of(ctx.seeds(p.models[0])[0])  # the first seed's, as the panels
         noisy = noisy_test_inputs(d.x_test, [NoiseSpec(**asdict(n)) for n in p.noise_eval])
         panels = {"clean test input": d.x_test[:p.n_show]}
         outputs = {label: {} for label in shown_labels(p)}

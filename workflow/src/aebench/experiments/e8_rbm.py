@@ -85,9 +85,10 @@ class E8(Experiment):
     def run(self, ctx):
         from ..plots import filter_grid
 
-        d, p = ctx.data, ctx.params
+        p = ctx.params
         out, filters = [], {}
         for seed in ctx.seeds(stack_model(p.inits[0])):
+            d = ctx.data_of(seed)
             values = probe(p, d, d.x_train, d.x_val, d.x_test, seed, "input")
             out += rows("pixels", seed, values)
             ctx.log(f"pixels seed {seed}: probe accuracy {values['probe_accuracy@input']:.4f}")

@@ -100,8 +100,9 @@ class E9(Experiment):
             for seed in ctx.seeds(model):
                 out += rows(model, seed, ctx.evaluation(model, seed).values)
         n = ctx.params.n_show
-        panels = {"test input": ctx.data.x_test[:n]}
+        d = ctx.data_of(ctx.seeds(ctx.params.models[0])[0])  # the first seed's, as the panels
+        panels = {"test input": d.x_test[:n]}
         for model in ctx.params.models:
             panels[model] = ctx.evaluation(model, ctx.seeds(model)[0]).arrays["recon_test_head"]
-        reconstruction_grid(panels, ctx.data.shape, ctx.figure("reconstructions.png"))
+        reconstruction_grid(panels, d.shape, ctx.figure("reconstructions.png"))
         return out

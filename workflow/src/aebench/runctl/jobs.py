@@ -23,7 +23,7 @@ CHECKOUT = Path(__file__).resolve().parents[4]
 # `rule` column; what times it when no finished job of its model says, unless a fit's kind
 # does). The restore rules never appear: the plan is read without restore_from (dry_run).
 NAMES = {
-    "prepare_data": ("data", lambda w: f"data {w['dataset']}"),
+    "prepare_data": ("data", lambda w: f"data {w['dataset']} seed{w['seed']}"),  # one a seed
     "fit": ("fit", lambda w: f"fit {w['model']} seed{w['seed']}"),
     "evaluate": ("evaluate", lambda w: f"eval {w['experiment']} {w['model']} seed{w['seed']}"),
     "experiment": ("experiment", lambda w: w["experiment"]),
@@ -34,7 +34,7 @@ TARGETS = ("all",)  # rules with no output of their own
 
 @dataclass
 class Job:
-    name: str  # "data digits", "fit ae30 seed0", "eval e8 e6_dbn seed1", "e1", "gather"
+    name: str  # "data digits seed0", "fit ae30 seed0", "eval e8 e6_dbn seed1", "e1", "gather"
     kind: str  # what estimates it when its model has no finished seed: the model's kind or the rule
     model: str | None
     output: str  # the job's first output, as Snakemake lists it (a fit's is its run directory)
@@ -75,7 +75,9 @@ def load_config(directory=".", configfiles=(), overrides=()) -> aeconfig.Config:
         from snakemake.cli import parse_config
 
         update_config(config, aeconfig.from_command_line(parse_config(list(overrides))))
-    return aeconfig.load(config)
+    cfg = aeconfig.load(config)
+    paths.judge(cfg.settings.judge_split)  # a val-judged run's files are under results/val/
+    return cfg
 
 
 def dry_run(directory, cfg: aeconfig.Config, cores: int | None = None) -> str:

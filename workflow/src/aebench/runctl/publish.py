@@ -188,8 +188,10 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
         elif j.kind == "evaluate":
             _copy(root / j.output, dest / Path(j.output).relative_to(paths.RESULTS))
         elif j.kind == "data":
-            ds = j.wildcards["dataset"]
-            here, there = root / paths.manifest(ds), dest / Path(paths.manifest(ds)).relative_to(paths.RESULTS)
+            # one prepared file per (dataset, seed): keyed "<dataset>/seed<k>"
+            ds = f'{j.wildcards["dataset"]}/seed{j.wildcards["seed"]}'
+            mf = paths.manifest(j.wildcards["dataset"], j.wildcards["seed"])
+            here, there = root / mf, dest / Path(mf).relative_to(paths.RESULTS)
             # the data the run's first fits were trained on, and whether this machine's, at
             # this commit, are byte for byte the same (a run resumed on another CPU or commit)
             first = data_first.get(ds) or ({"sha256": _sha(there), "commit": old.get("commit"),
@@ -332,8 +334,10 @@ def _finite(x: float) -> float | None:
 
 def _full_data(dest: Path) -> dict:
     out = {}
-    for f in sorted((dest / "data").glob("*.json")):
-        out[f.stem] = json.loads(f.read_text()).get("full_data")
+    # data/<dataset>/seed<k>.json (each seed its own split); data/<dataset>.json before that
+    for f in sorted((dest / "data").glob("*.json")) + sorted((dest / "data").glob("*/seed*.json")):
+        name = f.stem if f.parent.name == "data" else f.parent.name
+        out[name] = json.loads(f.read_text()).get("full_data")
     return out
 
 
