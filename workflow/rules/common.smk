@@ -9,7 +9,7 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
 from aebench import config as aeconfig
-from aebench import paths
+from aebench import paths, preflight
 from aebench.experiments import EXPERIMENTS
 from aebench.kinds import KINDS
 
@@ -49,6 +49,17 @@ RESTORED_EVALS = [f"{e}/{m}/seed{s}" for e, m, s in PLAN.evaluations] if PLAN el
 # The experiments that measure each run in its own step (rule evaluate).
 EVALUATING = [e for e in CFG.enabled if EXPERIMENTS[e].evaluates]
 
+# Errors that would otherwise pass the dry run and stop only the first job (aebench.preflight).
+# Snakemake picks its executor after reading this file (workflow.local_exec is True here even
+# with --executor slurm), so whether the jobs run on this machine is read from its command line.
+LOCAL_RUN = preflight.invoked_executor() in (None, "local")
+try:
+    preflight.check_device(config["device"], LOCAL_RUN)
+    preflight.check_data(sorted({CFG.experiment_dataset(e) for e in CFG.enabled if e not in RESTORED}),
+                         CFG.settings.data_mirror, CFG.settings.allow_download)
+except preflight.PreflightError as e:
+    raise WorkflowError(str(e)) from None
+
 # Report captions live with their experiment (aebench.experiments); the caption templates in
 # workflow/report/ read them from here, rendered with the experiment's settings.
 config["_captions"] = {
@@ -79,7 +90,7 @@ wildcard_constraints:
 TRAIN_GPUS = gpus.training_gpus(config["device"], config["gpu"])
 # A local run gives each training job a GPU of its own unless the user allows sharing
 # (`--resources gpu=N`): without a cap Snakemake would start all of them on one device.
-if TRAIN_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources:
+if TRAIN_GPUS and LOCAL_RUN and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", max(gpus.local_gpu_count(), 1))
 
 
