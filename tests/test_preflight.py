@@ -48,12 +48,32 @@ def test_cuda_without_a_gpu_stops_a_local_dry_run(checkout):
     one_message(out, "`device: cuda`", "no GPU", "set `device: auto`")
 
 
-def test_cuda_is_not_checked_on_the_submit_host_of_a_cluster_run(checkout):
-    """The GPU nodes of a SLURM run are not the submitting host: no check there."""
+def test_a_cluster_run_checks_no_gpu_here_and_prepares_data_on_the_submit_host(checkout):
+    """The GPU nodes of a SLURM run are not the submitting host: no GPU check there. Data is
+    prepared on the submitting host (compute nodes are often offline): a local rule."""
     pytest.importorskip("snakemake_executor_plugin_slurm")
     rc, out = dry_run(checkout, "--executor", "slurm", "--jobs", "5", *SMOKE, "--config", "device=cuda")
     assert rc == 0, out[-3000:]
     assert "Job stats" in out
+
+
+def test_data_is_prepared_on_the_submitting_host_of_a_cluster_run():
+    """Compute nodes are often offline: prepare_data is a local rule, the fits are not. (A
+    dry run cannot show it: Snakemake marks local rules only when it really submits jobs.)"""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        with SnakemakeApi(OutputSettings()) as api:
+            w = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=ROOT / "Snakefile",
+                             config_settings=ConfigSettings(configfiles=[ROOT / SMOKE[1]]))
+            w.dag()
+            local = set(w._workflow._localrules)
+    finally:
+        os.chdir(cwd)
+    assert "prepare_data" in local and not local & {"fit", "evaluate", "experiment", "gather"}
 
 
 def test_a_missing_data_mirror_stops_the_dry_run(checkout):

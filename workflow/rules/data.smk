@@ -1,5 +1,10 @@
 # One cached step per dataset: fetch (mirror or download), check, split (aebench.datasets).
 
+# On a cluster it runs on the submitting host: compute nodes are often offline, and the login
+# node is where the network (or the mirror) is. Snakemake runs local rules itself there.
+localrules:
+    prepare_data,
+
 
 rule prepare_data:
     output:
