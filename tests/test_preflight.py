@@ -131,3 +131,16 @@ def test_the_executor_is_read_from_the_command_line():
 
     assert cli(argparse.Namespace(executor="slurm")) == "slurm"
     assert preflight.invoked_executor() is None
+
+
+def test_two_runs_kept_apart_with_directory(checkout, tmp_path_factory):
+    """A second run in its own working directory (docs/running.md): its config.yaml must be
+    copied there (Snakemake reads the Snakefile's config.yaml from the working directory and
+    skips it silently when missing); without it, one message saying so."""
+    other = tmp_path_factory.mktemp("quick-run")
+    rc, out = dry_run(checkout, "--cores", "1", "--directory", str(other), *SMOKE)
+    assert rc != 0
+    one_message(out, "no config.yaml in the working directory", "cp config.yaml DIR/")
+    shutil.copy(checkout / "config.yaml", other / "config.yaml")
+    rc, out = dry_run(checkout, "--cores", "1", "--directory", str(other), *SMOKE)
+    assert rc == 0 and "Job stats" in out, out[-3000:]

@@ -26,6 +26,11 @@ update_config(config, aeconfig.from_command_line(workflow.config_settings.config
 try:
     CFG = aeconfig.load({k: v for k, v in config.items() if not k.startswith("_")})
 except aeconfig.ConfigError as e:
+    # The Snakefile's `configfile: "config.yaml"` is read from the working directory, and
+    # Snakemake skips it silently when it is not there (--directory DIR without a copy).
+    if not Path("config.yaml").exists():
+        raise WorkflowError(f"no config.yaml in the working directory {Path.cwd()}: with "
+                            "--directory DIR, copy it there first (cp config.yaml DIR/)") from None
     import yaml
 
     # Lowest precedence first: the Snakefile's config.yaml, each --configfile, then --config.
