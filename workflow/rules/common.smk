@@ -174,6 +174,12 @@ def report_category(wildcards):
     return EXPERIMENTS[wildcards.experiment].category
 
 
+def report_table_label(wildcards):
+    """The report's name for an experiment's table: every one is a file named table.csv."""
+    e = EXPERIMENTS[wildcards.experiment]
+    return {"table": f"{e.name.upper()} {e.title}"}
+
+
 def curve_models(experiments):
     return sorted({m for e in experiments for m in CFG.experiment_models(e)
                    if CFG.models[m].kind == "autoencoder"})
