@@ -370,3 +370,15 @@ def test_before_any_job_finished_time_left_is_unknown_not_zero(tmp_path, capsys,
             "b": Job("b", "k", "m", "", threads=1)}
     assert status.time_left(survey.estimate(jobs, cores=1))[0] == \
         "time left: about 0:00:30 on 1 core(s) (an estimate)"
+
+
+def test_status_plans_a_run_whose_checks_concern_another_machine(fake_run, capsys, monkeypatch):
+    """Status plans the jobs in an empty scratch directory: a relative mirror, downloads off
+    or `device: cuda` (a login node without a GPU) must not fail that plan (aebench.preflight
+    checks them for the run itself)."""
+    monkeypatch.chdir(fake_run)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    (fake_run / "mirror").mkdir()
+    assert status.main(["--configfile", str(SMOKE), "--cores", "2", "--config", "data_mirror=mirror",
+                        "allow_download=false", "device=cuda"]) == 0
+    assert "fit ae2 seed0" in capsys.readouterr().out
