@@ -26,10 +26,12 @@ def invoked_executor() -> str | None:
     Snakemake (>= 8) picks its executor only after it has read the Snakefile, so while the
     Snakefile runs ``workflow.local_exec`` is True even for ``--executor slurm``; the command
     line's parsed arguments (profiles included) are the one place that already says it."""
-    for frame in inspect.stack():
-        args = frame.frame.f_locals.get("args")
+    frame = inspect.currentframe()  # walked by hand: inspect.stack() reads every frame's source
+    while frame is not None:
+        args = frame.f_locals.get("args")
         if isinstance(args, argparse.Namespace) and hasattr(args, "executor"):
             return args.executor
+        frame = frame.f_back
     return None
 
 
