@@ -56,7 +56,8 @@ def test_one_student_t_formula_for_tables_and_verdicts():
     # t(0.95, 2) = 2.919986, t(0.975, 2) = 4.302653: the verdicts' 90% and the tables' 95% interval
     assert t_half_width(1.0, 3, 0.90) == pytest.approx(2.919986 / math.sqrt(3), rel=1e-6)
     assert metrics.mean_ci([1.0, 2.0, 3.0])[1] == t_half_width(1.0, 3, 0.95)  # sd of 1, 2, 3 is 1
-    n, mean, lo, hi = _stats([1.0, 2.0, 3.0])
+    n, mean, lo, hi, sd = _stats([1.0, 2.0, 3.0])
+    assert sd == 1.0
     assert (lo, hi) == (2.0 - t_half_width(1.0, 3, 0.90), 2.0 + t_half_width(1.0, 3, 0.90))
 
 

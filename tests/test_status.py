@@ -356,3 +356,31 @@ def test_status_lists_snakemakes_jobs_and_every_fits_progress(smoke_run, tmp_pat
             layers = [s for s in stages.values() if "rbm" in s.lower()]
             assert len(layers) == recs[-1]["stages"] - 1 or j.kind == "stack", f"{j.name}: {stages}"
             assert layers, f"{j.name}: no RBM layer in {stages}"
+
+
+def test_before_any_job_finished_time_left_is_unknown_not_zero(tmp_path, capsys, monkeypatch):
+    """A fresh checkout: nothing finished, so nothing times the jobs; the estimate used to
+    read "about 0:00:00", as if the run were done (issue 42)."""
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert status.main(["--configfile", str(SMOKE), "--cores", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "time left: unknown until a job finishes" in out
+    assert "0:00:00" not in out
+    # once one job has finished, the estimate is back
+    jobs = {"a": Job("a", "k", "m", "", threads=1, state="done", seconds=30.0),
+            "b": Job("b", "k", "m", "", threads=1)}
+    assert status.time_left(survey.estimate(jobs, cores=1))[0] == \
+        "time left: about 0:00:30 on 1 core(s) (an estimate)"
+
+
+def test_status_plans_a_run_whose_checks_concern_another_machine(fake_run, capsys, monkeypatch):
+    """Status plans the jobs in an empty scratch directory: a relative mirror, downloads off
+    or `device: cuda` (a login node without a GPU) must not fail that plan (aebench.preflight
+    checks them for the run itself)."""
+    monkeypatch.chdir(fake_run)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    (fake_run / "mirror").mkdir()
+    assert status.main(["--configfile", str(SMOKE), "--cores", "2", "--config", "data_mirror=mirror",
+                        "allow_download=false", "device=cuda"]) == 0
+    assert "fit ae2 seed0" in capsys.readouterr().out

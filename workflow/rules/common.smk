@@ -10,7 +10,7 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
 from aebench import config as aeconfig
-from aebench import paths
+from aebench import paths, preflight
 from aebench.experiments import EXPERIMENTS
 from aebench.kinds import KINDS
 
@@ -27,6 +27,11 @@ update_config(config, aeconfig.from_command_line(workflow.config_settings.config
 try:
     CFG = aeconfig.load({k: v for k, v in config.items() if not k.startswith("_")})
 except aeconfig.ConfigError as e:
+    # The Snakefile's `configfile: "config.yaml"` is read from the working directory, and
+    # Snakemake skips it silently when it is not there (--directory DIR without a copy).
+    if not Path("config.yaml").exists():
+        raise WorkflowError(f"no config.yaml in the working directory {Path.cwd()}: with "
+                            "--directory DIR, copy it there first (cp config.yaml DIR/)") from None
     import yaml
 
     # Lowest precedence first: the Snakefile's config.yaml, each --configfile, then --config.
@@ -54,6 +59,17 @@ RESTORED_FITS = [f"{m}/seed{s}" for m, s in PLAN.fits] if PLAN else []
 RESTORED_EVALS = [f"{e}/{m}/seed{s}" for e, m, s in PLAN.evaluations] if PLAN else []
 # The experiments that measure each run in its own step (rule evaluate).
 EVALUATING = [e for e in CFG.enabled if EXPERIMENTS[e].evaluates]
+
+# Errors that would otherwise pass the dry run and stop only the first job (aebench.preflight).
+# Snakemake picks its executor after reading this file (workflow.local_exec is True here even
+# with --executor slurm), so whether the jobs run on this machine is read from its command line.
+LOCAL_RUN = preflight.invoked_executor() in (None, "local")
+try:
+    preflight.check_device(config["device"], LOCAL_RUN)
+    preflight.check_data(sorted({CFG.experiment_dataset(e) for e in CFG.enabled if e not in RESTORED}),
+                         CFG.settings.data_mirror, CFG.settings.allow_download)
+except preflight.PreflightError as e:
+    raise WorkflowError(str(e)) from None
 
 # Report captions live with their experiment (aebench.experiments); the caption templates in
 # workflow/report/ read them from here, rendered with the experiment's settings.
@@ -91,7 +107,7 @@ if "prepare_data" not in workflow.global_resources:
 TRAIN_GPUS = gpus.training_gpus(config["device"], config["gpu"])
 # A local run gives each training job a GPU of its own unless the user allows sharing
 # (`--resources gpu=N`): without a cap Snakemake would start all of them on one device.
-if TRAIN_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources:
+if TRAIN_GPUS and LOCAL_RUN and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", max(gpus.local_gpu_count(), 1))
 
 
@@ -179,6 +195,12 @@ def experiment_resource(key):
 
 def report_category(wildcards):
     return EXPERIMENTS[wildcards.experiment].category
+
+
+def report_table_label(wildcards):
+    """The report's name for an experiment's table: every one is a file named table.csv."""
+    e = EXPERIMENTS[wildcards.experiment]
+    return {"table": f"{e.name.upper()} {e.title}"}
 
 
 def curve_models(experiments):

@@ -2,6 +2,11 @@
 # seed (aebench.datasets): each seed draws its own subsets and validation split. The steps of
 # one run share the raw files they fetch, so they run one at a time (resource prepare_data).
 
+# On a cluster it runs on the submitting host: compute nodes are often offline, and the login
+# node is where the network (or the mirror) is. Snakemake runs local rules itself there.
+localrules:
+    prepare_data,
+
 
 rule prepare_data:
     output:

@@ -1,6 +1,7 @@
 # One generic step runs any experiment (aebench.experiments): it reads the runs of every model
 # the experiment names, writes long-format metrics, a table and its figures, and files them in
-# the report under the experiment's category (lecture order).
+# the report under the experiment's category (lecture order), as its "Table" (named after the
+# experiment: every experiment's file is table.csv) and its "Figures" (named by file).
 
 
 rule experiment:
@@ -12,6 +13,8 @@ rule experiment:
             paths.table("{experiment}"),
             caption="../report/table.rst",
             category=report_category,
+            subcategory="Table",
+            labels=report_table_label,
         ),
         table_md=paths.table("{experiment}", "md"),
         figures=report(
@@ -19,6 +22,8 @@ rule experiment:
             patterns=["{name}.png"],
             caption="../report/figure.rst",
             category=report_category,
+            subcategory="Figures",
+            labels={"figure": "{name}"},
         ),
     params:
         params=lambda wc: CFG.params_dict(wc.experiment),
@@ -54,6 +59,8 @@ rule restore_experiment:
             paths.table("{experiment}"),
             caption="../report/table.rst",
             category=report_category,
+            subcategory="Table",
+            labels=report_table_label,
         ),
         table_md=paths.table("{experiment}", "md"),
         figures=report(
@@ -61,6 +68,8 @@ rule restore_experiment:
             patterns=["{name}.png"],
             caption="../report/figure.rst",
             category=report_category,
+            subcategory="Figures",
+            labels={"figure": "{name}"},
         ),
     wildcard_constraints:
         experiment=one_of(RESTORED),

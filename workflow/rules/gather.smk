@@ -10,13 +10,16 @@ rule gather:
         claims=claim_files(),
         manifests=data_manifests(),
     output:
-        claims=report(paths.CLAIMS, caption="../report/claims.rst", category="Claims"),
+        claims=report(paths.CLAIMS, caption="../report/claims.rst", category="Claims",
+                      subcategory="Verdicts", labels={"table": "claims: every lecture claim judged"}),
         claims_md=paths.CLAIMS_MD,
         summary=paths.SUMMARY,
         curves=report(
             paths.LEARNING_CURVES,
             caption="../report/learning_curves.rst",
             category="Training",
+            subcategory="Learning curves",
+            labels={"figure": "validation loss per epoch"},
         ),
     params:
         experiments=CFG.enabled,

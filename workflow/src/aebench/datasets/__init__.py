@@ -231,16 +231,20 @@ class Dataset:
     kind: str  # "image" or "text"
     scale: float  # stored integers x scale = the float values
     prepare: Callable[..., tuple[Prepared, dict]]  # (raw_root, mirror, allow_download, **sizes)
+    # True when it can be prepared with neither a mirror nor the network (bundled, built in
+    # code, or installed by the system): read before any job (aebench.preflight)
+    offline: Callable[[], bool] = lambda: False
 
 
 DATASETS = Registry("dataset")  # name -> Dataset
 
 
-def register(name: str, kind: str, scale: float):
-    """``@register("mnist", "image", 1 / 255)`` on a dataset's prepare function."""
+def register(name: str, kind: str, scale: float, offline: Callable[[], bool] = lambda: False):
+    """``@register("mnist", "image", 1 / 255)`` on a dataset's prepare function; ``offline``
+    says whether it needs no mirror and no download (``lambda: True`` for a bundled one)."""
 
     def deco(fn):
-        DATASETS.add(name, Dataset(name, kind, scale, fn))
+        DATASETS.add(name, Dataset(name, kind, scale, fn, offline))
         return fn
 
     return deco

@@ -9,7 +9,7 @@ from . import Prepared, register, split_train_val
 TEST_SEED = 0  # digits' stand-in for an official test split: fixed, never a run's seed
 
 
-@register("digits", "image", 1 / 16)
+@register("digits", "image", 1 / 16, offline=lambda: True)
 def prepare_digits(raw_root=None, mirror=None, allow_download=False, n_val=200, n_test=397,
                    n_train=None, split_seed=0) -> tuple[Prepared, dict]:
     """scikit-learn's bundled 8x8 digits: no download, so tests and smoke runs need no mirror.

@@ -131,6 +131,7 @@ def prepare_mnist(raw_root, mirror, allow_download, **sizes):
     return prepare_idx("mnist", raw_root, mirror, allow_download, **sizes)
 
 
-@register("fashion_mnist", "image", 1 / 255)
+# Debian's package is a source that needs neither a mirror nor the network
+@register("fashion_mnist", "image", 1 / 255, offline=lambda: DEBIAN_FASHION_DIR.is_dir())
 def prepare_fashion_mnist(raw_root, mirror, allow_download, **sizes):
     return prepare_idx("fashion_mnist", raw_root, mirror, allow_download, **sizes)

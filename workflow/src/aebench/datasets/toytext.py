@@ -9,7 +9,7 @@ from . import Prepared, register, split_train_val
 CORPUS_SEED = 0  # the corpus itself: fixed, never a run's seed
 
 
-@register("toytext", "text", 1.0)
+@register("toytext", "text", 1.0, offline=lambda: True)
 def prepare_toytext(raw_root=None, mirror=None, allow_download=False, n_groups=4, vocab_size=200,
                     doc_len=60, n_train=400, n_val=100, n_test=200,
                     split_seed=0) -> tuple[Prepared, dict]:

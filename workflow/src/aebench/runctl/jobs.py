@@ -87,6 +87,10 @@ def dry_run(directory, cfg: aeconfig.Config, cores: int | None = None) -> str:
     directory = Path(directory).resolve()
     snakefile = directory / "Snakefile" if (directory / "Snakefile").exists() else CHECKOUT / "Snakefile"
     raw = {k: v for k, v in cfg.raw.items() if not k.startswith("_")} | {"restore_from": None}
+    # Where data and GPUs come from changes no job, and the checks of them before a run
+    # (aebench.preflight) are about the run's machine and directory, not this empty one: a
+    # relative data_mirror, downloads off or `device: cuda` on a login node would fail them.
+    raw |= {"data_mirror": None, "allow_download": True, "device": "auto"}
     # Planned in an empty directory, so asking never writes into the run (nor meets its lock):
     # with --forceall what exists there does not matter. The parsed config is that
     # directory's config.yaml, which the Snakefile reads, so Snakemake plans with exactly it.

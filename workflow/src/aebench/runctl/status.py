@@ -71,13 +71,22 @@ def report(jobs: dict[str, Job], per_exp: dict, locked: bool, est: dict, root=".
                    "(snakemake --unlock, with your config flags)")
     if not locked and any(j.marked for j in jobs.values()):
         out.append("outputs of interrupted jobs are marked incomplete: resume with --rerun-incomplete")
+    out += ["", *time_left(est)]
+    return "\n".join(out)
+
+
+def time_left(est: dict) -> list[str]:
+    """The estimate's lines. Every estimate is timed by finished jobs' benchmarks: before the
+    first one finishes there is nothing to time by, and 0:00:00 would read as "done"."""
+    if not est["finished"] and est["jobs"]:
+        return [f"time left: unknown until a job finishes ({est['jobs']} job(s) to run on "
+                f"{est['cores']} core(s))"]
     b = est["bases"]
-    out += ["", f"time left: about {hms(est['seconds'])} on {est['cores']} core(s) (an estimate)",
+    return [f"time left: about {hms(est['seconds'])} on {est['cores']} core(s) (an estimate)",
             f"  {est['jobs']} job(s) to finish, timed by the benchmarks of {est['finished']} finished "
             f"one(s): {b['model']} by the same model's other seeds, {b['kind']} by their kind, "
             f"{b['median']} by the median of all"
             + (f"; {est['unknown']} not at all (nothing finished yet)" if est["unknown"] else "")]
-    return "\n".join(out)
 
 
 def main(argv=None) -> int:
