@@ -17,7 +17,8 @@ def test_job_counts_reads_snakemakes_dry_run(tmp_path):
     out = snakemake(work, "-n", *SMOKE).stdout
     counts = pipeline.job_counts(out)
     total = int(re.search(r"^total\s+(\d+)$", out, re.M).group(1))
-    assert counts["prepare_data"] == 2 and counts["gather"] == 1 and counts["all"] == 1
+    # one data job per dataset and seed (digits and toytext, two seeds)
+    assert counts["prepare_data"] == 4 and counts["gather"] == 1 and counts["all"] == 1
     assert sum(counts.values()) == total
 
 

@@ -99,10 +99,13 @@ def test_no_download_is_fine_for_bundled_data_and_for_data_already_prepared(chec
     (checkout / "results" / "data").mkdir(parents=True)
     with pytest.raises(preflight.PreflightError, match="mnist is not prepared"):
         preflight.check_data(["mnist", "digits"], None, False, root=checkout)
-    (checkout / "results" / "data" / "mnist.npz").write_bytes(b"")
+    (checkout / "results" / "data" / "mnist").mkdir()
+    (checkout / "results" / "data" / "mnist" / "seed0.npz").write_bytes(b"")
     preflight.check_data(["mnist", "digits"], None, False, root=checkout)
+    with pytest.raises(preflight.PreflightError, match="seed1.npz"):  # each seed has its own
+        preflight.check_data(["mnist"], None, False, root=checkout, seeds=[0, 1])
     # so do raw files a job would check one by one
-    (checkout / "results" / "data" / "mnist.npz").unlink()
+    (checkout / "results" / "data" / "mnist" / "seed0.npz").unlink()
     (checkout / "results" / "data" / "raw" / "MNIST").mkdir(parents=True)
     preflight.check_data(["mnist"], None, False, root=checkout)
 

@@ -30,7 +30,7 @@ def test_results_readme_names_the_folders_the_pipeline_writes():
     text = (ROOT / "results" / "README.md").read_text()
     named = set(re.findall(r"`([a-z_]+)/", text))
     written = {p(*args).split("/")[1] for p, args in [
-        (paths.data, ("x",)), (paths.run, ("m", 0)), (paths.checkpoint, ("m", 0)),
+        (paths.data, ("x", 0)), (paths.run, ("m", 0)), (paths.checkpoint, ("m", 0)),
         (paths.progress, ("m", 0)), (paths.evaluation, ("e", "m", 0)), (paths.log, ("x",)),
         (paths.benchmark, ("x",)), (lambda: paths.CLAIMS, ()), (lambda: paths.LEARNING_CURVES, ())]}
     assert written <= named, written - named

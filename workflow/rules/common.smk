@@ -67,7 +67,8 @@ LOCAL_RUN = preflight.invoked_executor() in (None, "local")
 try:
     preflight.check_device(config["device"], LOCAL_RUN)
     preflight.check_data(sorted({CFG.experiment_dataset(e) for e in CFG.enabled if e not in RESTORED}),
-                         CFG.settings.data_mirror, CFG.settings.allow_download)
+                         CFG.settings.data_mirror, CFG.settings.allow_download,
+                         seeds=config["seeds"])
 except preflight.PreflightError as e:
     raise WorkflowError(str(e)) from None
 

@@ -59,10 +59,12 @@ def check_device(device: str, local: bool, count: Callable[[], int] = visible_gp
             "one), e.g. --config device=auto, or run where a GPU is (a GPU node, or the SLURM profile)")
 
 
-def check_data(names: Iterable[str], mirror: str | None, allow_download: bool, root=".") -> None:
+def check_data(names: Iterable[str], mirror: str | None, allow_download: bool, root=".",
+               seeds: Iterable[int] = (0,)) -> None:
     """The data a run prepares can be had: a `data_mirror` that is set exists, and with
-    downloads off and no mirror every dataset still to prepare is already here (prepared, or
-    raw files the job checks one by one) or needs neither (bundled, or a system package)."""
+    downloads off and no mirror every dataset still to prepare is already here (prepared for
+    every one of the run's ``seeds``, or raw files the job checks one by one) or needs
+    neither (bundled, or a system package)."""
     root = Path(root)
     if mirror is not None:
         where = Path(mirror).expanduser()
@@ -76,11 +78,15 @@ def check_data(names: Iterable[str], mirror: str | None, allow_download: bool, r
         return
     raw = root / paths.raw_root()
     cached = raw.is_dir() and any(raw.iterdir())
-    missing = [n for n in names if not (root / paths.data(n)).exists()
+    seeds = list(seeds)
+    missing = [n for n in names if not all((root / paths.data(n, s)).exists() for s in seeds)
                and not datasets.DATASETS[n].offline()]
     if missing and not cached:
+        first = next(paths.data(missing[0], s) for s in seeds
+                     if not (root / paths.data(missing[0], s)).exists())
         raise PreflightError(
             f"config: `allow_download: false` with no `data_mirror`, and {', '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not prepared here yet ({paths.data(missing[0])}): "
+            f"{'is' if len(missing) == 1 else 'are'} not prepared here yet "
+            f"({first}): "
             "set `data_mirror` to a folder holding the original files (docs/data.md), or "
             "`allow_download: true`")
