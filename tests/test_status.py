@@ -150,9 +150,10 @@ def test_the_jobs_are_those_snakemake_plans(tmp_path):
     assert per_exp["e1"] == ["data digits seed0", "data digits seed1", "fit pca30 seed0", "fit pca30 seed1", "fit ae30 seed0",
                              "fit ae30 seed1", "fit ae30_scratch seed0", "fit ae30_scratch seed1",
                              "fit ae30_relu seed0", "fit ae30_relu seed1", "e1"]
-    # E6: data + 4 stacks and 4 x 3 classifiers, 2 seeds each + e6; E8 reads the stacks and
-    # evaluates each (rule evaluate)
-    assert len(per_exp["e6"]) == 2 + (4 + 12) * 2 + 1 and len(per_exp["e8"]) == 2 + 4 * 2 * 2 + 1
+    # E6: data + 4 stacks and 4 x 3 classifiers, and 2 anchor nets' stacks and classifiers, 2
+    # seeds each + e6; E8 reads the stacks and evaluates each (rule evaluate)
+    assert len(per_exp["e6"]) == 2 + (4 + 12 + 2 * 2) * 2 + 1
+    assert len(per_exp["e8"]) == 2 + 4 * 2 * 2 + 1
     assert "eval e8 e6_dbn seed1" in per_exp["e8"] and jobs["eval e8 e6_dbn seed1"].kind == "evaluate"
     assert not [j for j in per_exp["e6"] if j.startswith("eval")]
     # E10's judge is fitted once (seed 0); E4 works on the text data
