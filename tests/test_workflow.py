@@ -175,8 +175,15 @@ def test_diverging_training_fails_clearly_and_leaves_no_output(smoke_run):
 def test_e7_variants_in_smoke_outputs(smoke_run, report_html):
     res = smoke_run / "results"
     long = pd.read_csv(res / "e7" / "metrics.csv")
-    models = set(SMOKE_CFG.params["e7"].models)
+    from aebench.experiments import EXPERIMENTS
+
+    p7 = SMOKE_CFG.params["e7"]
+    models = set(EXPERIMENTS["e7"].models(p7))  # its variants and their capped copies
+    assert models > set(p7.models) and "ae_plain_ep5" in models
     assert set(long.model) == models and set(long.seed) == SEEDS and long.value.notna().all()
+    # the sparse-vs-plain comparison at each model's best budget on validation
+    best = long[long.metric == "probe_accuracy@best_budget"]
+    assert set(best.model) == set(p7.budget_models) and best.value.between(0, 1).all()
     for metric in ("sq_err_per_image", "noisy_err_gaussian0.6", "noisy_err_mask0.6",
                    "jacobian_fro", "code_sparsity", "probe_accuracy"):
         assert set(long[long.metric == metric].model) == models, metric
@@ -187,7 +194,7 @@ def test_e7_variants_in_smoke_outputs(smoke_run, report_html):
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E7.dae_gauss_denoises", "E7.dae_mask_denoises", "E7.cae_contracts",
             "E7.sparse_features"} <= set(claims.id)
-    assert_in_report(report_html, [category("e7"), "denoising.png"])
+    assert_in_report(report_html, [category("e7"), "denoising.png", "probe_vs_budget.png"])
 
 
 def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html):
@@ -213,17 +220,20 @@ def test_smoke_run_has_e9_conv_decoders_and_e10_generator(smoke_run, report_html
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E9.deconv_is_conv", "E9.unpool_vs_upsample", "E9.switches_matter",
             "E10.l2_wider_grid"} <= set(claims.id)
-    assert_in_report(report_html, [category("e9"), category("e10"), "grids.png", "max probability"])
+    assert_in_report(report_html, [category("e9"), category("e10"), "grids.png", "not plausible"])
 
 
 def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run, report_html):
     res = smoke_run / "results"
     e6 = pd.read_csv(res / "e6" / "metrics.csv")
     inits = set(SMOKE_CFG.params["e6"].inits)
-    assert set(e6.model) == inits and set(e6.seed) == SEEDS and e6.value.notna().all()
+    anchors = set(SMOKE_CFG.params["e6"].anchor_nets)  # the anchors' own nets, budget all
+    assert anchors == {"hs2006", "shallow800"}
+    assert set(e6.model) == inits | anchors and set(e6.seed) == SEEDS and e6.value.notna().all()
     for b in ("50", "200", "all"):  # the smoke budgets; all = the 1200 training images
         err = e6[e6.metric == f"test_error_pct@{b}"]
-        assert set(err.model) == inits and err.value.between(0, 100).all()
+        assert set(err.model) == inits | (anchors if b == "all" else set())
+        assert err.value.between(0, 100).all()
         assert set(e6[e6.metric == f"gain_pct@{b}"].model) == inits - {SMOKE_CFG.params["e6"].reference}
     # every budget reused one cached pre-training per (init, seed); logs show epochs and losses
     for init in inits:
@@ -238,8 +248,13 @@ def test_smoke_run_has_e6_pretraining_and_e8_rbm(smoke_run, report_html):
     assert info["n_labels"] == 200 and info["n_train_labels"] == 160 and info["n_val_labels"] == 40
     e8 = pd.read_csv(res / "e8" / "metrics.csv")
     assert set(e8.model) == set(SMOKE_CFG.params["e8"].inits) | {"pixels"}
-    assert e8.value.between(0, 1).all()
-    for png in ["e6/figures/error_vs_budget.png", "e8/figures/filters.png"]:
+    acc = e8[e8.metric.str.startswith("probe_accuracy@")]
+    assert acc.value.between(0, 1).all() and len(acc) > 0
+    # the probe's C, chosen on validation from the grid for every feature set (log10)
+    logc = e8[e8.metric.str.startswith("probe_log10_C@")].value
+    assert len(logc) == len(acc) and logc.isin([-2.0, -1.0, 0.0, 1.0]).all()
+    for png in ["e6/figures/error_vs_budget.png", "e6/figures/finetune_curves.png",
+                "e8/figures/filters.png"]:
         assert (res / png).read_bytes()[:4] == b"\x89PNG"
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert {"E6.dbn_vs_random", "E6.dbn_gain_few_labels", "E8.rbm_features"} <= set(claims.id)
