@@ -63,7 +63,7 @@ from .costs import busy_hours, carry_over, cpus, experiment_costs, fraction_of_p
 from .costs import job_spans, merge
 from .costs import sessions, stamp, unstamp
 from .jobs import dag, load_config
-from .restore import MANIFEST, preview_keys, symlinks, write_preview
+from .restore import MANIFEST, preview_keys, links_at, write_preview
 from .survey import adopt, estimate, foreign, survey
 
 SMALL_BYTES = 2_000_000  # no single published file is larger (the report may be, and is kept)
@@ -77,7 +77,7 @@ def _copy(src: Path, dst: Path) -> bool:
     if not src.exists():
         return False
     # a symbolic link (a figure pointing at a private file) would leak what it points to
-    links = ([src] if src.is_symlink() else []) + (symlinks(src) if src.is_dir() else [])
+    links = links_at(src)
     if links:
         raise PublishError(f"{links[0]} is a symbolic link; a publication holds plain "
                            "files only: replace the link with the file it points to")

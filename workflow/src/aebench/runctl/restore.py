@@ -59,6 +59,13 @@ def symlinks(directory) -> list[Path]:
     return sorted(out)
 
 
+def links_at(path) -> list[Path]:
+    """``path`` itself if it is a symbolic link, then the links under it (a directory): what a
+    copy of it into or out of a publication refuses."""
+    path = Path(path)
+    return ([path] if path.is_symlink() else []) + (symlinks(path) if path.is_dir() else [])
+
+
 def restorable(directory, cfg: aeconfig.Config, changed_code_ok: bool = False,
                warn=print) -> list[str]:
     """The enabled experiments a published run holds complete; it must have been made with
@@ -102,7 +109,7 @@ def copy_back(pairs, log) -> None:
     lines = []
     for src, dst in pairs:
         src, dst = Path(src), Path(dst)
-        links = ([src] if src.is_symlink() else []) + (symlinks(src) if src.is_dir() else [])
+        links = links_at(src)
         if links:
             raise ValueError(f"restore_from: {links[0]} is a symbolic link; a publication holds "
                              "plain files only: replace it with the file, or publish again")
