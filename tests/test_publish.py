@@ -410,3 +410,39 @@ def test_readme_agreement_lists_the_claims_quick_leaves_to_the_full_run():
     assert "verdict on 1 of the 2 claims both judge" in text
     assert "leaves 1 claim(s) to the full run" in text and "- b: needs 40 epochs" in text
     assert "leaves" not in readme.agreement(full, full.assign(reason=""))
+
+
+def test_readme_agreement_compares_effects_by_sign_and_overlap():
+    import pandas as pd
+
+    from aebench.runctl import readme
+
+    full = pd.DataFrame({"id": ["a", "b", "c"], "verdict": ["PASS", "PASS", "INCONCLUSIVE"],
+                         "effect": [0.5, 0.2, -0.1], "effect_low": [0.4, 0.1, -0.3],
+                         "effect_high": [0.6, 0.3, 0.1], "reason": ""})
+    quick = full.assign(verdict=["PASS", "INCONCLUSIVE", "INCONCLUSIVE"],
+                        effect=[0.3, -0.05, 0.05], effect_low=[0.2, -0.2, -0.1],
+                        effect_high=[0.35, 0.15, 0.2])
+    text = readme.agreement(full, quick)
+    assert "verdict on 2 of the 3 claims both judge" in text
+    assert "sign on 1 of the 3 claims" in text
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["a"].rstrip(" |").endswith("no")        # [0.4, 0.6] and [0.2, 0.35]: apart
+    assert rows["b"].rstrip(" |").endswith("yes")       # opposite signs, intervals overlap
+    # a run published before effects were recorded: verdicts compared, effects not
+    text = readme.agreement(full.drop(columns=["effect", "effect_low", "effect_high"]), quick)
+    assert "predates recorded effect sizes" in text and "not recorded" in text
+
+
+def test_claim_effect_is_the_margin_on_the_claims_side():
+    from aebench import claims, verdicts
+
+    up = verdicts.at_least({0: 1.0, 1: 1.2, 2: 1.4}, 1.0)
+    down = verdicts.at_most({0: 1.0, 1: 1.2, 2: 1.4}, 1.0)
+    e, lo, hi = claims.effect([up])
+    assert e == pytest.approx(0.2) and lo == pytest.approx(up.ci_low - 1) and hi > e > lo
+    e2, lo2, hi2 = claims.effect([down])
+    assert e2 == pytest.approx(-0.2) and lo2 == pytest.approx(1 - up.ci_high)
+    assert claims.effect([up, down])[0] == pytest.approx(-0.2)   # the weaker check decides
+    band = verdicts.within_rel({0: 9.0, 1: 10.0, 2: 11.0}, 10.0, 0.5)   # band [5, 15]
+    assert claims.effect([band])[0] == pytest.approx(5.0)

@@ -36,7 +36,8 @@ NOT_JUDGED = "n/a"  # verdicts of claims this run could not judge start with thi
 LEFT_TO_FULL_RUN = f"{NOT_JUDGED} (left to the full run)"  # the verdict of a not_judged claim
 CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"  # workflow/claims
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason",
-           "p_value", "p_fail", "holm", "replication", "metric", "source", "data"]
+           "p_value", "p_fail", "holm", "replication", "effect", "effect_low", "effect_high",
+           "metric", "source", "data"]
 DETERMINISTIC = "one-sample test against a deterministic baseline"  # said in such a reason
 
 
@@ -257,3 +258,25 @@ def _add_stats(rows: list[dict], judgements: dict[int, list[Judgement]]) -> None
         v = rows[i]["verdict"]
         rows[i].update(p_value=p_fail if v == "FAIL" else p_pass, p_fail=p_fail, holm=h,
                        replication=claim_stats.replication(judgements[i], v))
+        rows[i].update(zip(("effect", "effect_low", "effect_high"), effect(judgements[i])))
+
+
+def effect(js: list[Judgement]) -> tuple[float, float, float]:
+    """The claim's effect size in its metric's units: by how much the estimate clears the
+    claim's threshold (positive: on the claim's side), with the 90% interval moved alike, so
+    two runs' effects compare by sign and overlap. A band (within_rel, reproduces) counts the
+    distance to its nearer edge. A claim of several checks holds only if all do: the check
+    with the smallest effect is its effect."""
+    def one(j: Judgement) -> tuple[float, float, float]:
+        e, lo, hi = j.estimate, j.ci_low, j.ci_high
+        if j.rule in (">", "≥"):
+            (t,) = j.limits[:1]
+            return e - t, lo - t, hi - t
+        if j.rule == "≤":
+            (t,) = j.limits[:1]
+            return t - e, t - hi, t - lo
+        if j.rule == "band":
+            a, b = j.limits[:2]
+            return min(e - a, b - e), min(lo - a, b - hi), min(hi - a, b - lo)
+        return (float("nan"),) * 3
+    return min((one(j) for j in js), key=lambda x: (x[0] != x[0], x[0]))

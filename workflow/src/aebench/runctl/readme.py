@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -169,23 +170,52 @@ def stale(m: dict) -> str:
             "older config's until the preset is run and published again." if changed else "")
 
 
+def _effect(r) -> tuple[str, float, float, float]:
+    """A claims row's effect (:func:`aebench.claims.effect`) as a cell and its three numbers."""
+    if "effect" not in r or pd.isna(r.get("effect")):
+        return "not recorded", math.nan, math.nan, math.nan
+    e, lo, hi = (float(r[k]) for k in ("effect", "effect_low", "effect_high"))
+    iv = "" if math.isnan(lo) else f" [{lo:.3g}, {hi:.3g}]"
+    return f"{e:.3g}{iv}", e, lo, hi
+
+
 def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
-    """Per claim, the full run's verdict beside the quick preset's; agreement over the claims
-    quick can judge (a claim against a full-data anchor is n/a on a subset)."""
-    f, q = full.set_index("id")["verdict"], quick.set_index("id")["verdict"]
-    rows = [{"claim": i, "full": f[i], "quick": q.get(i, "absent"),
-             "same": "yes" if f[i] == q.get(i) else "no"}
-            for i in f.index if f[i] in VERDICTS and q.get(i) in VERDICTS]
-    t = pd.DataFrame(rows, columns=["claim", "full", "quick", "same"])
-    n, same = len(t), int((t["same"] == "yes").sum())
+    """Per claim, the full run's verdict and effect beside the quick preset's, with whether the
+    effects have the same sign and whether their 90% intervals overlap; agreement counted over
+    the claims both judge (a claim against a full-data anchor is n/a on a subset). Effects are
+    in the metric's units, positive on the claim's side (aebench.claims.effect); the two runs'
+    data sizes differ, so a shared sign is the comparison, not equal sizes."""
+    f, q = full.set_index("id"), quick.set_index("id")
+    rows = []
+    for i in f.index:
+        if f.verdict[i] not in VERDICTS or i not in q.index or q.verdict[i] not in VERDICTS:
+            continue
+        (fc, fe, flo, fhi), (qc, qe, qlo, qhi) = _effect(f.loc[i]), _effect(q.loc[i])
+        known = not (math.isnan(fe) or math.isnan(qe))
+        overlap = not (math.isnan(flo) or math.isnan(qlo)) and flo <= qhi and qlo <= fhi
+        rows.append({"claim": i, "full": f.verdict[i], "quick": q.verdict[i],
+                     "same verdict": "yes" if f.verdict[i] == q.verdict[i] else "no",
+                     "full effect": fc, "quick effect": qc,
+                     "same sign": ("yes" if (fe > 0) == (qe > 0) else "no") if known else "",
+                     "intervals overlap": ("yes" if overlap else "no") if known else ""})
+    t = pd.DataFrame(rows, columns=["claim", "full", "quick", "same verdict", "full effect",
+                                    "quick effect", "same sign", "intervals overlap"])
+    n, same = len(t), int((t["same verdict"] == "yes").sum())
+    signed = t[t["same sign"] != ""]
     text = (f"The quick preset gives the full run's verdict on {same} of the {n} claims both "
-            f"judge.\n\n" + t.to_markdown(index=False))
+            "judge" + (f"; its effect has the full run's sign on "
+                       f"{int((signed['same sign'] == 'yes').sum())} of the {len(signed)} claims "
+                       "where both runs recorded one" if len(signed) else
+                       " (the full run predates recorded effect sizes)")
+            + ". Effect: by how much the estimate clears the claim's threshold, in the metric's "
+            "units, positive on the claim's side, with its 90% interval. Each disagreement is a "
+            "finding, not a reason to drop the claim.\n\n" + t.to_markdown(index=False))
     # claims the preset leaves to the full run (experiments.<e>.not_judged), with its reasons
     left = quick[quick["verdict"].astype(str).str.startswith(LEFT)]
     if len(left):
-        text += (f"\n\nThe quick preset leaves {len(left)} claim(s) to the full run, its budget "
-                 "being too small to judge them (reasons from the preset, each from a measured "
-                 "trial):\n\n" + "\n".join(f"- {r.id}: {r.reason}" for r in left.itertuples()))
+        text += (f"\n\nThe quick preset leaves {len(left)} claim(s) to the full run, with the "
+                 "reason the preset gives:\n\n"
+                 + "\n".join(f"- {r.id}: {r.reason}" for r in left.itertuples()))
     return text
 
 
