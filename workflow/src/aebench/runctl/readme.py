@@ -277,7 +277,7 @@ def summary(pub: Path, readme_dir: Path, results_doc: Path, quick: Path | None =
     lines = [(f"**{counts(claims)}** of the {len(every)} claims" if len(claims) else
               f"**No verdict** on any of the {len(every)} claims")
              + f", in the run `{m['name']}` ({state}; {m.get('preset') or 'default'} preset, "
-             f"seeds {', '.join(map(str, m['seeds']))}, {m['cpu_hours']} CPU-hours)."
+             f"seeds {', '.join(map(str, m['seeds']))}; {m['cpu_hours']} CPU-hours)."
              + ("" if not len(skipped) else
                 " Not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + ".")
              + (" Its seeds are development seeds (below 1000), not drawn confirmation seeds: "
