@@ -35,3 +35,54 @@ def test_results_readme_names_the_folders_the_pipeline_writes():
         (paths.benchmark, ("x",)), (lambda: paths.CLAIMS, ()), (lambda: paths.LEARNING_CURVES, ())]}
     assert written <= named, written - named
     assert "models/" not in text  # there is no such folder: models live in runs/<model>/seed<k>/
+
+
+README_MAX_LINES = 150  # issue 42: the answer, the quick start, the full run, extending
+
+
+def test_readme_is_short():
+    n = len((ROOT / "README.md").read_text().splitlines())
+    assert n <= README_MAX_LINES, f"README.md has {n} lines; move detail to docs/ (at most {README_MAX_LINES})"
+
+
+def _relative_links(text: str) -> list[str]:
+    """Markdown links and images that name a path (no scheme, no bare #anchor), anchors dropped."""
+    targets = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", text)
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
+
+
+def test_readme_links_resolve_and_reach_the_report_and_the_docs():
+    """Every relative link in README names a file of the checkout, and README links the
+    published full run's report and the docs pages a newcomer needs."""
+    links = _relative_links((ROOT / "README.md").read_text())
+    missing = [t for t in links if not (ROOT / t).exists()]
+    assert not missing, f"README links to files that are not in the checkout: {missing}"
+    assert any(re.fullmatch(r"results/published/[^/]+/report\.html", t) for t in links), links
+    for page in ("docs/results.md", "docs/running.md", "docs/extending.md", "docs/claims.md",
+                 "docs/development.md"):
+        assert page in links, f"README does not link {page}"
+
+
+def test_docs_links_resolve():
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        missing = [t for t in _relative_links(page.read_text()) if not (page.parent / t).exists()]
+        assert not missing, f"{page.relative_to(ROOT)} links to missing files: {missing}"
+
+
+def test_readme_answer_is_what_the_generator_writes_from_the_published_runs():
+    """README's answer and presets' times are aebench.readme's output from the committed runs,
+    not typed: regenerate them (docs/development.md) after publishing a run."""
+    from aebench.runctl import readme
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(re.escape(readme.START) + ".*?" + re.escape(readme.END), text, re.S).group(0)
+    run = re.search(r"in the run `([^`]+)`", block).group(1)
+    quick = re.search(r"The quick preset \(run `([^`]+)`", block)
+    pub = ROOT / "results" / "published"
+    assert block == readme.summary(pub / run, ROOT, ROOT / readme.RESULTS_DOC,
+                                   pub / quick.group(1) if quick else None)
+    times = re.search(re.escape(readme.PRESETS_START) + ".*?" + re.escape(readme.PRESETS_END), text, re.S)
+    runs = re.findall(r"\| `([^`]+)` +\|", times.group(0))
+    assert times.group(0) == readme.presets([pub / r for r in runs])
+    page = (ROOT / readme.RESULTS_DOC).read_text()
+    assert page.startswith("# Results, as measured") and f"Run `{run}`" in page

@@ -3,6 +3,7 @@ claims table and the report from them on a machine that lost results/."""
 
 import json
 import os
+import re
 import shutil
 from datetime import datetime
 
@@ -296,6 +297,9 @@ def test_restore_from_a_run_made_with_another_config_fails_clearly(published, tm
 
 
 def test_readme_section_is_written_from_the_published_run(published, tmp_path):
+    """README gets the short answer (verdict counts, the claims that did not PASS, links) and
+    the presets' times; docs/results.md, written whole, the full claims table, figures, costs
+    and the quick run against the full one."""
     from aebench.runctl import readme
 
     cfg, m, dest = published
@@ -304,6 +308,7 @@ def test_readme_section_is_written_from_the_published_run(published, tmp_path):
                  f"STALE-TIMES\n{readme.PRESETS_END}\nrest\n")
     readme.main([str(r), str(dest), "--quick", str(dest), "--smoke", str(dest)])
     text = r.read_text()
+    doc = (tmp_path / readme.RESULTS_DOC).read_text()
     # (placeholders no generated text contains: the p-value legend says "it holds")
     assert "OLD-SECTION" not in text and "STALE-TIMES" not in text
     assert text.startswith("intro\n") and text.endswith("rest\n") and "\nmid\n" in text
@@ -311,21 +316,31 @@ def test_readme_section_is_written_from_the_published_run(published, tmp_path):
     times = text.split(readme.PRESETS_START)[1].split(readme.PRESETS_END)[0]
     assert times.count("| smoke ") == 3 and f"`{m['name']}`" in times
     assert readme._hours(m["busy_hours"]) in times and m["preset"] == "smoke"
-    assert f"Seeds {', '.join(map(str, cfg.seeds))}" in text and m["config_hash"] in text
+    assert f"Seeds {', '.join(map(str, cfg.seeds))}" in doc and m["config_hash"] in doc
     claims = pd.read_csv(dest / "tables/claims.csv")
     shown = claims[~claims["verdict"].str.startswith("n/a")]
     for cid in shown["id"]:
-        assert f"| {cid} " in text
+        assert f"| {cid} " in doc
     for cid in claims.loc[claims["verdict"].str.startswith("n/a"), "id"]:
-        assert f"| {cid} " not in text.split("#### Quick")[0]
-    # every key figure is linked by a path that exists from README's directory
-    links = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
-    assert len(links) == len(cfg.enabled) and all((tmp_path / p).exists() for p in links)
-    assert "| e1 " in text.split("#### What reproducing")[1]
+        assert f"| {cid} " not in doc.split("## Quick")[0]
+    # README's answer: the counts, each claim that did not PASS, links that resolve
+    answer = text.split(readme.START)[1].split(readme.END)[0]
+    assert "| id " not in answer
+    assert (f"**{readme.counts(shown)}** of the {len(claims)} claims" if len(shown)
+            else f"**No verdict** on any of the {len(claims)} claims") in answer
+    for row in shown[shown["verdict"] != "PASS"].itertuples():
+        assert f"{row.verdict} `{row.id}`" in answer
+    assert "](docs/results.md)" in answer
+    assert f"]({os.path.relpath(dest / 'report.html', tmp_path)})" in answer
+    # every key figure is linked by a path that exists from the page's directory
+    links = [line.split("](")[1].rstrip(")") for line in doc.splitlines() if line.startswith("![")]
+    assert len(links) == len(cfg.enabled) and all((tmp_path / "docs" / p).exists() for p in links)
+    assert all((tmp_path / p).exists() for p in re.findall(r"\]\(([^)]+)\)", answer))
+    assert "| e1 " in doc.split("## What reproducing")[1]
     judged = shown["verdict"].isin(["PASS", "FAIL", "INCONCLUSIVE"]).sum()
-    assert f"on {judged} of the {judged} claims both judge" in text
+    assert f"on {judged} of the {judged} claims both judge" in doc
     if len(shown) < len(claims):
-        assert "Claims not judged: " in text
+        assert "Claims not judged: " in doc
 
 
 def test_readme_of_a_run_in_progress_judges_its_finished_experiments(smoke_run, tmp_path):

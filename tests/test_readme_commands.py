@@ -14,7 +14,7 @@ fresh venv is made there by README's own plain install (``python3 -m venv .venv 
 .venv/bin/pip install -e .``, no extras), and the commands run there in README's order, with
 the venv's ``bin`` first on PATH (so bare ``snakemake`` and ``python`` are the venv's, as
 after ``source .venv/bin/activate``), rewritten only to run the smoke preset instead of the
-full data (``rewrite_snakemake``): one real smoke run (README's set-up line); the commands
+full data (``rewrite_snakemake``): one real smoke run (the quick start's run); the commands
 that read a run (the report, ``aebench.status``, ``aebench.readme``) read that one; every
 later snakemake command must find nothing to do, which also shows the rewrite describes the
 same run. A snakemake command naming another preset (or none) is also dry-run as written, so
@@ -55,49 +55,32 @@ SLURM = "tests/test_slurm.py runs the smoke preset through workflow/profiles/slu
 # Every command README shows today and what this test does with it. A README command not
 # listed here fails test_readme_shows_exactly_the_covered_commands: add it with its handling.
 COVERED = {
-    # Set-up: two commands
+    # Quick start
     "python3 -m venv .venv": "run as written: the fresh venv",
     ".venv/bin/pip install -e .": "run as written: the plain install every other command runs on",
-    ".venv/bin/snakemake --cores 8 --config data_mirror=../shared/data":
+    ".venv/bin/snakemake -n --cores 2 --configfile workflow/presets/quick.yaml":
+        "a dry run on the smoke config (the quick preset's own dry run is the next line's)",
+    ".venv/bin/snakemake --cores 2 --configfile workflow/presets/quick.yaml":
         "the smoke run (--cores 2 --configfile smoke.yaml); also dry-run as written",
-    ".ci/run": f"not run here: {SUITE}",
+    ".venv/bin/snakemake --report results/report.html --configfile workflow/presets/quick.yaml":
+        "on the smoke run, with its flags: a non-empty HTML report",
+    "snakemake --cores 8": "on the smoke config: nothing left to do; also dry-run as written",
+    "snakemake --cores 2 --configfile workflow/presets/quick.yaml":
+        "on the smoke config: nothing left to do (dry-run as written by the quick start's line)",
+    "snakemake --cores 2 --configfile workflow/presets/smoke.yaml": "run: nothing left to do",
+    # Set-up: two commands
+    ".venv/bin/snakemake --cores 8 --config data_mirror=../shared/data":
+        "on the smoke config: nothing left to do (the default preset's dry run as written is "
+        "the presets table's `snakemake --cores 8`)",
     ".venv/bin/pip install -e '.[test]'": f"not run here: {SUITE}",
     ".venv/bin/python -m pytest -ra --runslurm --runreadme": f"not run here: {SUITE}",
     "snakemake --lint": "run on the smoke config: no lints",
-    # What a run produces
-    ".venv/bin/snakemake --report results/report.html":
-        "run on the smoke run: a non-empty HTML report",
-    # Presets
-    "snakemake --cores 8": "on the smoke config: nothing left to do; also dry-run as written",
-    "snakemake --cores 2 --configfile workflow/presets/quick.yaml":
-        "on the smoke config: nothing left to do; also dry-run as written",
-    "snakemake --cores 2 --configfile workflow/presets/smoke.yaml": "run: nothing left to do",
-    "snakemake --cores 8 results/e4/metrics.csv":
-        "on the smoke config: the target exists, nothing left to do; also dry-run as written",
-    # Runtime, GPUs and clusters
-    "snakemake --workflow-profile workflow/profiles/local": "on the smoke config: nothing left to do",
-    "snakemake ... --rerun-incomplete": "with the smoke run's flags: nothing left to do",
+    # The full run
     "python -m aebench.status": "with the smoke run's flags: exit 0, every experiment 100% done",
-    "python -m aebench.publish <name>":
-        "with the smoke run's flags, <name> = smoke-readme: a complete manifest and the report",
-    "python -m aebench.readme README.md results/published/<name> --quick results/published/<quick run> --smoke results/published/<smoke run>":
-        "on the published smoke run (also as the quick and smoke runs): the note, claims "
-        "table and agreement land between the results markers, its time between the presets ones",
-    "snakemake --cores 8 --config restore_from=results/published/<name>":
-        "in a second fresh copy holding only the published smoke run: no fit, the same claims",
+    "snakemake ... --rerun-incomplete": "with the smoke run's flags: nothing left to do",
+    "snakemake --workflow-profile workflow/profiles/local": "on the smoke config: nothing left to do",
     ".venv/bin/pip install -e '.[slurm]'": f"not run here: {SLURM}",
     ".venv/bin/snakemake --workflow-profile workflow/profiles/slurm": f"not run here: {SLURM}",
-    "pytest --runslurm": f"not run here: {SUITE}",
-    # Benchmark
-    ".venv/bin/python -m aebench_bench --parts throughput --n-train 5000 --epochs 1":
-        "run as written: pythae (not installed) is left out with a message",
-    ".venv/bin/python -m aebench_bench":
-        "run with --parts retrieval (at full size): throughput is the line above, and the "
-        "pipeline part would be a second whole run of a preset, the snakemake run this test "
-        "makes once",
-    ".venv/bin/pip install -e '.[bench]'":
-        "not run here: it adds pythae, the benchmark's optional peer; the benchmark runs "
-        "without it (the two aebench_bench lines)",
 }
 
 
@@ -466,10 +449,13 @@ def check(f: Fresh, s: Step, first_run: bool) -> str | None:
     elif s.form == "readme":
         text = (f.root / "README.md").read_text()
         block = text[text.index("<!-- results:start -->"):text.index("<!-- results:end -->")]
-        # the smoke run's 2 seeds judge no claim: the section then says which were not judged
-        if (f"Run `{PUBLISHED}`" not in block or not ("| id " in block or "Claims not judged" in block)
-                or "#### Quick" not in block):
-            return f"{where}\n  no note, claims table or agreement in README.md\n{block[:2000]}"
+        if f"run `{PUBLISHED}`" not in block or "](docs/results.md)" not in block:
+            return f"{where}\n  no answer (counts, links) in README.md\n{block[:2000]}"
+        page = (f.root / "docs" / "results.md").read_text()
+        # the smoke run's 2 seeds judge no claim: the page then says which were not judged
+        if (f"Run `{PUBLISHED}`" not in page or not ("| id " in page or "Claims not judged" in page)
+                or "## Quick" not in page):
+            return f"{where}\n  no note, claims table or agreement in docs/results.md\n{page[:2000]}"
         times = text[text.index("<!-- presets:start -->"):text.index("<!-- presets:end -->")]
         if times.count(f"`{PUBLISHED}`") != 3:  # the run given as itself, quick and smoke
             return f"{where}\n  no measured time per run in README's presets\n{times[:2000]}"

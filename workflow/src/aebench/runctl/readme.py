@@ -1,13 +1,16 @@
-"""Write README's results section and presets' times from published runs.
+"""Write README's answer, docs/results.md and the presets' times from published runs.
 
     python -m aebench.readme README.md results/published/NAME [--quick results/published/QUICK]
-        [--smoke results/published/SMOKE]
+        [--smoke results/published/SMOKE] [--results docs/results.md]
 
-Everything in the section is read from the run's published files (:mod:`.publish`), never
-typed: a note from its manifest (seeds, commit, machine, dates, CPU-hours), the claims table,
+Everything written is read from the runs' published files (:mod:`.publish`), never typed.
+docs/results.md (``--results``, by default beside README under docs/) is generated whole: a
+note from the run's manifest (seeds, commit, machine, dates, CPU-hours), the claims table,
 each experiment's key figure (the first it declares), each experiment's cost and, with
-``--quick``, whether the quick preset reaches the same verdicts. A run still in progress
-shows the claims of its finished experiments, judged as the gather step would. Between the
+``--quick``, whether the quick preset reaches the same verdicts. README gets a short summary
+between its results markers: the verdict counts, the claims that did not PASS, a few key
+figures and links to the run's report and to docs/results.md. A run still in progress shows
+the claims of its finished experiments, judged as the gather step would. Between README's
 presets markers goes each given run's measured time: its busy hours on its machine.
 """
 
@@ -34,6 +37,8 @@ PRESETS_START, PRESETS_END = "<!-- presets:start -->", "<!-- presets:end -->"
 COLUMNS = ["id", "claim", "anchor", "ours", "difference", "tolerance", "verdict", "reason"]
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 ROOT = Path(__file__).resolve().parents[4]
+RESULTS_DOC = Path("docs") / "results.md"  # beside README, unless --results names another
+KEY_FIGURES = ("e1", "e3", "e6")  # README's key figures: reconstruction, 2-D codes, pre-training
 
 
 def load_claims(pub: Path, manifest: dict) -> pd.DataFrame:
@@ -106,14 +111,17 @@ def ran_on(m: dict) -> str:
     return "ran on " + "; ".join(f"{c.replace('; ', ' and ')} ({', '.join(es)})" for c, es in where.items())
 
 
-def figures(pub: Path, m: dict, readme_dir: Path) -> str:
+def figures(pub: Path, m: dict, readme_dir: Path, only=None) -> str:
+    """Each finished experiment's key figure (the first it declares), linked from readme_dir;
+    ``only``: these experiments alone."""
     rows = []
     for e, s in m["experiments"].items():
         exp = EXPERIMENTS.get(e)
-        if not (s["complete"] and exp and exp.figures):
+        if not (s["complete"] and exp and exp.figures) or (only is not None and e not in only):
             continue
-        name = next(iter(exp.figures))
-        if (pub / e / "figures" / name).exists():
+        # the first it declares that the run published (an older run may predate a figure)
+        name = next((n for n in exp.figures if (pub / e / "figures" / n).exists()), None)
+        if name is not None:
             rel = os.path.relpath(pub / e / "figures" / name, readme_dir)
             rows.append(f"**{exp.category.replace(chr(0x2007), '')}** ({exp.lecture})\n\n"
                         f"![{e} {name}]({rel})")
@@ -238,6 +246,76 @@ def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
     return f"{START}\n" + "\n\n".join(parts) + f"\n{END}"
 
 
+def key_figures(pub: Path, m: dict, readme_dir: Path) -> list[tuple[str, str]]:
+    """README's few figures, side by side: (title, image link) for each of KEY_FIGURES the run
+    published (the first figure its experiment declares that the run has)."""
+    out = []
+    for e in KEY_FIGURES:
+        exp, s = EXPERIMENTS.get(e), m["experiments"].get(e) or {}
+        name = next((n for n in (exp.figures if exp else []) if (pub / e / "figures" / n).exists()), None)
+        if s.get("complete") and name:
+            title = f"{e.upper()} {exp.category.replace(chr(0x2007), '').split(' ', 1)[-1]}"
+            out.append((title, f"![{title}]({os.path.relpath(pub / e / 'figures' / name, readme_dir)})"))
+    return out
+
+
+def counts(claims: pd.DataFrame) -> str:
+    """"34 PASS, 2 FAIL, 2 INCONCLUSIVE" for the judged claims (a verdict none has is left out)."""
+    n = claims["verdict"].value_counts()
+    return ", ".join(f"{int(n[v])} {v}" for v in VERDICTS if v in n) or "none judged"
+
+
+def summary(pub: Path, readme_dir: Path, results_doc: Path, quick: Path | None = None) -> str:
+    """README's short results block: the run's verdict counts, each claim that did not PASS
+    with its verdict, a few key figures, and links to the run's report and the full page."""
+    m = json.loads((pub / "manifest.json").read_text())
+    every = load_claims(pub, m)
+    claims = judged(every)
+    rel = lambda p: os.path.relpath(p, readme_dir)  # noqa: E731
+    state = "complete" if m["complete"] else f"in progress, {m['jobs_done']}/{m['jobs_total']} jobs"
+    skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
+    lines = [(f"**{counts(claims)}** of the {len(every)} claims" if len(claims) else
+              f"**No verdict** on any of the {len(every)} claims")
+             + f", in the run `{m['name']}` ({state}; {m.get('preset') or 'default'} preset, "
+             f"seeds {', '.join(map(str, m['seeds']))}; {m['cpu_hours']} CPU-hours)."
+             + ("" if not len(skipped) else
+                " Not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + ".")
+             + (" Its seeds are development seeds (below 1000), not drawn confirmation seeds: "
+                "it is not the protocol's confirmation run." if max(m["seeds"]) < 1000 else "")]
+    rest = claims[claims["verdict"] != "PASS"]
+    if len(rest):
+        lines += ["", "Not PASS:", ""]
+        lines += [f"- {r.verdict} `{r.id}`: {r.claim} ({r.reason})" for r in rest.itertuples()]
+    if quick is not None:
+        qm = json.loads((quick / "manifest.json").read_text())
+        f, q = claims.set_index("id"), judged(load_claims(quick, qm)).set_index("id")
+        both = [i for i in f.index if i in q.index and q.verdict[i] in VERDICTS]
+        same = sum(f.verdict[i] == q.verdict[i] for i in both)
+        lines += ["", f"The quick preset (run `{qm['name']}`, {_hours(qm.get('busy_hours') or 0.0)}) "
+                  f"gives the same verdict on {same} of the {len(both)} claims both judge."]
+    figs = key_figures(pub, m, readme_dir)
+    if figs:
+        lines += ["", "Key figures (" + "; ".join(t for t, _ in figs) + "):", "",
+                  " ".join(link for _, link in figs)]
+    report = pub / "report.html"
+    links = ([f"the run's report, [{rel(report)}]({rel(report)}) (open it in a browser)"]
+             if report.exists() else [])
+    links.append(f"every claim with its numbers, the figures, costs and the quick run beside "
+                 f"the full one: [{rel(results_doc)}]({rel(results_doc)})")
+    lines += ["", "More: " + "; ".join(links) + "."]
+    return f"{START}\n" + "\n".join(lines) + f"\n{END}"
+
+
+def page(pub: Path, results_doc: Path, quick: Path | None = None) -> str:
+    """docs/results.md, whole: a heading, where it comes from, and the full block."""
+    return ("# Results, as measured\n\n"
+            "Written by `python -m aebench.readme` from the published runs under "
+            "`results/published/`, never typed: edit the code (aebench.runctl.readme), not "
+            "this page. How a verdict is reached: [claims.md](claims.md).\n\n"
+            "## The claims of the full run\n\n"
+            + render(pub, results_doc.resolve().parent, quick).replace("\n#### ", "\n## ") + "\n")
+
+
 def _hours(h: float) -> str:
     return f"{h * 60:.0f} min" if h < 1 else f"{h:.1f} h"
 
@@ -275,14 +353,19 @@ def main(argv=None):
     ap.add_argument("published", type=Path, help="a published run: results/published/NAME")
     ap.add_argument("--quick", type=Path, help="a published quick-preset run to compare with")
     ap.add_argument("--smoke", type=Path, help="a published smoke-preset run (its time only)")
+    ap.add_argument("--results", type=Path, help="the full results page, written whole "
+                    f"(default: {RESULTS_DOC} beside README)")
     a = ap.parse_args(argv)
     runs = [d for d in (a.published, a.quick, a.smoke) if d is not None]
     for d in runs:
         if not (d / "manifest.json").exists():
             ap.error(f"{d}: no manifest.json; publish the run first (python -m aebench.publish)")
+    doc = a.results or a.readme.parent / RESULTS_DOC
     text = update(a.readme, a.readme.read_text(),
-                  render(a.published, a.readme.resolve().parent, a.quick))
+                  summary(a.published, a.readme.resolve().parent, doc.resolve(), a.quick))
     text = update(a.readme, text, presets(runs), PRESETS_START, PRESETS_END)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(page(a.published, doc, a.quick))
     a.readme.write_text(text)
 
 
