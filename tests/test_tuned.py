@@ -42,3 +42,14 @@ def test_a_run_judged_on_test_is_refused(tmp_path, capsys):
     _fit(tmp_path, "m", 0, [1.0, 0.9], cap=2, split="test")
     with pytest.raises(SystemExit, match="not a run judged on validation"):
         tuned.main([str(tmp_path)])
+
+
+def test_claims_show_the_old_runs_verdict_beside_the_validation_one(tmp_path):
+    for d, rows in ((tmp_path / "val", [("A", "PASS", 0.2, 0.1, 0.3), ("B", "FAIL", -1.0, -2.0, -0.5)]),
+                    (tmp_path / "old", [("A", "INCONCLUSIVE", 0.1, -0.1, 0.3)])):
+        (d / "tables").mkdir(parents=True)
+        pd.DataFrame(rows, columns=["id", "verdict", "effect", "effect_low", "effect_high"]
+                     ).to_csv(d / "tables" / "claims.csv", index=False)
+    t = tuned.claims_table(tmp_path / "val", tmp_path / "old").set_index("claim")
+    assert t.loc["A", "old verdict"] == "INCONCLUSIVE" and t.loc["B", "old verdict"] == "absent"
+    assert t.loc["A", "effect"] == "0.2 [0.1, 0.3]"

@@ -77,20 +77,27 @@ def fits_table(run: Path) -> pd.DataFrame:
     return out.reset_index()
 
 
-def claims_table(run: Path) -> pd.DataFrame:
+def claims_table(run: Path, old: Path | None = None) -> pd.DataFrame:
+    """Each claim's validation verdict and effect; with ``old`` (a published run), the verdict
+    that run gave beside it ("absent": the claim is new or renamed since)."""
     c = pd.read_csv(run / "tables" / "claims.csv")
     def cell(r):
-        if "effect" not in r or pd.isna(r.effect):
+        if pd.isna(getattr(r, "effect", math.nan)):
             return ""
         iv = "" if pd.isna(r.effect_low) else f" [{r.effect_low:.3g}, {r.effect_high:.3g}]"
         return f"{r.effect:.3g}{iv}"
-    return pd.DataFrame({"claim": c.id, "validation verdict": c.verdict,
-                         "effect": [cell(r) for r in c.itertuples()]})
+    t = pd.DataFrame({"claim": c.id, "validation verdict": c.verdict,
+                      "effect": [cell(r) for r in c.itertuples()]})
+    if old is not None:
+        o = pd.read_csv(old / "tables" / "claims.csv").set_index("id").verdict
+        t.insert(1, f"{old.name} verdict", [o.get(i, "absent") for i in t.claim])
+    return t
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a run judged on validation, e.g. results/val")
+    ap.add_argument("--old", type=Path, help="a published run whose verdicts to show beside")
     a = ap.parse_args(argv)
     runs = sorted((a.run / "runs").glob("*/seed*/run.json"))
     splits = {json.loads(r.read_text()).get("judged_split", "test") for r in runs}
@@ -106,7 +113,7 @@ def main(argv=None) -> int:
           f"epochs run (mean over seeds); below {FLAT:.0%}, or stopped early on every seed, "
           "counts as enough.\n")
     print("### Claims on the validation split\n")
-    print(claims_table(a.run).to_markdown(index=False))
+    print(claims_table(a.run, a.old).to_markdown(index=False))
     return 0
 
 
