@@ -236,3 +236,101 @@ def test_e4_claims_file_is_well_formed():
     for c in raw:
         assert {"id", "experiment", "dataset", "claim", "model", "metric", "source"} <= set(c)
         assert ("check" in c) != ("checks" in c)
+
+
+# ---------------------------------------------------- E4 again on another text dataset (also_on)
+
+OTHER = "20news_headers"  # the name E4's copies carry; here a smaller toytext stands in for it
+
+
+@pytest.fixture(scope="module")
+def copies(toytext, tmp_path_factory):
+    """``experiments.e4.also_on: [20news_headers]`` as the workflow lays it out: the other
+    dataset's file beside E4's own (here a smaller toytext, 80 test documents instead of 120,
+    so that measuring a copy on the wrong data cannot pass), and each model's copy fitted on it."""
+    p, src, scale = datasets.prepare("toytext", tmp_path_factory.mktemp("raw2"), None, False,
+                                     n_train=200, n_val=40, n_test=80)
+    p.notes = {"full": True, "empty_documents_dropped": {"train": 1, "test": 0}}
+    other = toytext.parent / f"{OTHER}.npz"
+    datasets.save_prepared(other, p, scale, src)
+    root = tmp_path_factory.mktemp("copies")
+    out = {}
+    for name, (entry, seeds) in MODELS.items():
+        copy = experiments.copy_name(name, OTHER)
+        spec = parse_model(copy, {**entry, "dataset": "text"}, OTHER, {})
+        for seed in seeds:
+            fit_run(spec, other, seed, root / copy / f"seed{seed}", device="cpu",
+                    log=lambda s: None)
+            out.setdefault(copy, {})[seed] = root / copy / f"seed{seed}"
+    return other, out
+
+
+def test_e4_also_on_measures_each_copy_on_its_own_data(toytext, runs, copies, tmp_path):
+    """E4's own rows stay what they were; each copy is measured on its dataset (both
+    protocols, the same metrics), its rows named after it and carrying that dataset."""
+    other, copy_runs = copies
+    _, plain = e4_context(toytext, runs, tmp_path / "plain")
+    before = experiments.run("e4", plain, tmp_path / "plain.csv")
+    e4 = experiments.EXPERIMENTS["e4"]
+    ctx = experiments.Context("e4", toytext, {**runs, **copy_runs},
+                              e4.Params(models=list(runs), scatter=["lsa2"]),
+                              tmp_path / "figures", log=lambda s: None)
+    df = experiments.run("e4", ctx, tmp_path / "metrics.csv")
+    own = df[df.dataset == "toytext"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(own, before)  # the default's rows, unchanged
+    mine = df[df.dataset == OTHER]
+    assert set(mine.model) == {*copy_runs, f"{CORPUS}.{OTHER}"}
+    data = datasets.load_prepared(other)
+    v = mine.set_index(["model", "seed", "metric"])["value"]
+    for name, seeds in copy_runs.items():
+        for seed, run in seeds.items():
+            assert mine[(mine.model == name) & (mine.seed == seed)].metric.tolist() == \
+                before[(before.model == name.split(".")[0]) & (before.seed == seed)].metric.tolist()
+            with np.load(run / "codes.npz") as c:
+                zt = c["z_test"]
+            r = retrieval.evaluate(zt, data.y_test, zt, data.y_test, "cosine", exclude_self=True)
+            assert v[name, seed, "test→test mAP"] == pytest.approx(r.mean_ap, rel=1e-12)
+    assert v[f"{CORPUS}.{OTHER}", 0, "empty_documents_dropped_train"] == 1
+    # the curves: a panel per protocol and dataset, each model one colour (its own name)
+    curve = pd.read_csv(tmp_path / "figures" / "precision_recall.csv")
+    assert list(dict.fromkeys(curve.protocol)) == [*PROTOCOLS, *(f"{p}, {OTHER}" for p in PROTOCOLS)]
+    assert set(curve.model) == set(runs)
+
+
+def test_the_dry_run_has_e4s_jobs_of_both_settings_only_when_enabled(tmp_path, mirror):
+    """The quick preset's DAG: with `experiments.e4.also_on: [20news_headers]` the copies'
+    fits and their prepared data (per seed) join, and E4's step reads both; without it the
+    DAG has none of them."""
+    import shutil
+    import subprocess
+    import sys
+
+    for item in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / item, tmp_path / item)
+    shutil.copytree(ROOT / "workflow", tmp_path / "workflow",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def jobs(*extra):
+        r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1",
+                            "--configfile", "workflow/presets/quick.yaml", "--config",
+                            f"data_mirror={mirror}", *extra], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        lines = r.stdout.splitlines()
+        wild = {ln.split("wildcards: ", 1)[1] for ln in lines if "wildcards: " in ln}
+        # E4's step: the input line just above its output line
+        at = next(i for i, ln in enumerate(lines) if "output: results/e4/metrics.csv" in ln)
+        assert "input: " in lines[at - 1]
+        return wild, lines[at - 1]
+
+    off, e4_off = jobs()
+    on, e4_on = jobs("experiments={e4: {also_on: [20news_headers]}}")
+    assert not [w for w in off if OTHER in w] and OTHER not in e4_off
+    seeds = (0, 1, 2)  # the quick preset's
+    own = ["tfidf", "lsa2", "lsa10", "lsa50", "text_ae2", "text_ae10", "text_ae10_scratch"]
+    assert on - off == {f"dataset={OTHER}, seed={s}" for s in seeds} | {
+        f"model={m}.{OTHER}, seed={s}" for m in own for s in seeds}
+    assert off <= on
+    for s in seeds:
+        assert f"results/data/20news/seed{s}.npz" in e4_on
+        assert f"results/data/{OTHER}/seed{s}.npz" in e4_on and f"runs/text_ae10.{OTHER}/seed{s}" in e4_on
