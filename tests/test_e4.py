@@ -187,7 +187,11 @@ def test_every_e4_claim_names_metrics_e4_writes():
                for m in ["mAP", *(f"P@{k}" for k in p.report_k),
                          *(recall_name(lv) for lv in p.recall_levels)]}
     for c in _claims():
-        assert c["experiment"] == "e4" and c["dataset"] == "20news"
+        # each judged on the setting its id says: 20news, or with headers kept (.headers)
+        setting = "20news_headers" if c["id"].endswith(".headers") else "20news"
+        assert c["experiment"] == "e4" and c["dataset"] == setting, c["id"]
+        assert all(m.endswith(".20news_headers") == (setting == "20news_headers")
+                   for k in claims.checks_of(c) for m in (k["of"], k["model"])), c["id"]
         for k in claims.checks_of(c):
             assert k["metric"] in written, (c["id"], k["metric"])
             assert k.get("other_metric", k["metric"]) in written
@@ -205,6 +209,11 @@ def _long(values: dict) -> pd.DataFrame:
                          for (m, metric), xs in values.items() for s, x in enumerate(xs)])
 
 
+def _own_claims():
+    """The claims on E4's own 20news (the .headers ones are judged on the copies)."""
+    return [c for c in _claims() if not c["id"].endswith(".headers")]
+
+
 def test_e4_claims_verdicts_on_made_up_rows():
     ae = [0.300, 0.305, 0.310]
     values = {}
@@ -214,18 +223,18 @@ def test_e4_claims_verdicts_on_made_up_rows():
                        # LSA-50 a hair below AE-10 (margin 0: judged as the source states it)
                        ("lsa50", m): [x - 0.004 for x in ae],
                        ("text_ae10_scratch", m): [0.2, 0.21, 0.205]})
-    t = claims.evaluate(_claims(), _long(values)).set_index("id")
+    t = claims.evaluate(_own_claims(), _long(values)).set_index("id")
     assert (t.verdict == "PASS").all(), t[["verdict", "reason"]]
     # AE-10 clearly below LSA-50: FAIL
     for proto in PROTOCOLS:
         values["lsa50", f"{proto} mAP"] = [x + 0.05 for x in ae]
-    t = claims.evaluate(_claims(), _long(values)).set_index("id")
+    t = claims.evaluate(_own_claims(), _long(values)).set_index("id")
     lsa50 = [i for i in t.index if i.startswith("E4.ae10_vs_lsa50")]
     assert len(lsa50) == 2 and (t.loc[lsa50, "verdict"] == "FAIL").all()
     # without the random-init control in the run, its claim is not judged
     for proto in PROTOCOLS:
         del values["text_ae10_scratch", f"{proto} mAP"]
-    t = claims.evaluate(_claims(), _long(values)).set_index("id")
+    t = claims.evaluate(_own_claims(), _long(values)).set_index("id")
     assert t.loc["E4.pretraining", "verdict"].startswith(claims.NOT_JUDGED)
 
 
@@ -295,6 +304,39 @@ def test_e4_also_on_measures_each_copy_on_its_own_data(toytext, runs, copies, tm
     curve = pd.read_csv(tmp_path / "figures" / "precision_recall.csv")
     assert list(dict.fromkeys(curve.protocol)) == [*PROTOCOLS, *(f"{p}, {OTHER}" for p in PROTOCOLS)]
     assert set(curve.model) == set(runs)
+
+
+def test_e4_claims_on_the_headers_setting_read_the_copies():
+    """The .headers claims are judged on the copies' rows alone (the `data` column says so);
+    without the copies they are n/a, and the claims of E4's own setting are what they were."""
+    ae = [0.300, 0.305, 0.310]
+    own, copy = {}, {}
+    for proto in PROTOCOLS:
+        m = f"{proto} mAP"
+        own.update({("text_ae10", m): ae, ("lsa10", m): [0.25, 0.251, 0.252],
+                    ("lsa50", m): [0.26, 0.262, 0.261], ("text_ae10_scratch", m): [0.2, 0.21, 0.205]})
+        # with headers kept LSA-50 wins: the copies' claims FAIL while E4's own PASS
+        copy.update({(f"text_ae10.{OTHER}", m): ae, (f"lsa10.{OTHER}", m): [0.25, 0.251, 0.252],
+                     (f"lsa50.{OTHER}", m): [x + 0.05 for x in ae],
+                     (f"text_ae10_scratch.{OTHER}", m): [0.2, 0.21, 0.205]})
+    rows = pd.concat([_long(own), _long(copy).assign(dataset=OTHER)], ignore_index=True)
+    t = claims.evaluate(_claims(), rows).set_index("id")
+    headers = [c["id"] for c in _claims() if c["id"].endswith(".headers")]
+    assert len(headers) == len(_own_claims()) == 5
+    assert (t.loc[[c["id"] for c in _own_claims()], "verdict"] == "PASS").all()
+    assert (t.loc[[c["id"] for c in _own_claims()], "data"] == "20news").all()
+    assert (t.loc[headers, "data"] == OTHER).all()
+    assert t.loc["E4.ae10_vs_lsa10.headers", "verdict"] == "PASS"
+    assert t.loc["E4.pretraining.headers", "verdict"] == "PASS"
+    assert (t.loc[["E4.ae10_vs_lsa50.headers", "E4.ae10_vs_lsa50.test_train.headers"],
+                  "verdict"] == "FAIL").all()
+    # a run without the setting: the same rows for E4's own claims, n/a for the copies'
+    alone = claims.evaluate(_claims(), _long(own)).set_index("id")
+    assert alone.loc[headers, "verdict"].str.startswith(claims.NOT_JUDGED).all()
+    assert (alone.loc[headers, "data"] == OTHER).all()
+    only_own = claims.evaluate(_own_claims(), _long(own)).set_index("id")
+    pd.testing.assert_frame_equal(alone.drop(index=headers)[["verdict", "ours", "data"]],
+                                  only_own[["verdict", "ours", "data"]])
 
 
 def test_the_dry_run_has_e4s_jobs_of_both_settings_only_when_enabled(tmp_path, mirror):
