@@ -221,3 +221,57 @@ def test_a_split_size_and_the_gpu_count_are_checked():
     cfg["datasets"]["mnsit"] = {"n_val": 10}
     with pytest.raises(aeconfig.ConfigError, match=r"'mnsit' in datasets; did you mean 'mnist'"):
         aeconfig.validate_schema(cfg)
+
+
+# ------------------------------------------------------------ E4 on another text dataset
+
+def _e4_also_on(value, preset=None):
+    cfg = base()
+    if preset is not None:
+        update_config(cfg, yaml.safe_load((ROOT / "workflow" / "presets" / preset).read_text()))
+    cfg["experiments"]["e4"]["also_on"] = value
+    return cfg
+
+
+def test_e4_also_on_20news_headers_copies_every_e4_model_alike():
+    """`experiments.e4.also_on: [20news_headers]`: each E4 model again, from the same entry
+    (the preset's budgets included), on 20news with headers kept; the default has none."""
+    plain = aeconfig.load(_quick())
+    assert plain.also_on == {} and plain.experiment_datasets("e4") == ["20news"]
+    assert not [m for m in plain.models if "20news_headers" in m]
+    cfg = aeconfig.load(_e4_also_on(["20news_headers"], "quick.yaml"))
+    own = plain.experiment_models("e4")
+    assert cfg.experiment_models("e4") == own + [f"{m}.20news_headers" for m in own]
+    assert cfg.experiment_datasets("e4") == ["20news", "20news_headers"]
+    for m in own:
+        a, b = plain.models[m].to_dict(), cfg.models[f"{m}.20news_headers"].to_dict()
+        assert b.pop("dataset") == "20news_headers" and b.pop("name") == f"{m}.20news_headers"
+        assert {k: v for k, v in a.items() if k not in ("dataset", "name")} == b
+    assert cfg.models["text_ae10.20news_headers"].train.epochs == 10  # the quick preset's
+    # off by default: config.yaml only mentions it in a comment, so the config's hash (what a
+    # published run is restored by) stays that of the published runs
+    assert "also_on" not in base()["experiments"]["e4"]
+
+
+def _quick():
+    cfg = base()
+    update_config(cfg, yaml.safe_load((ROOT / "workflow" / "presets" / "quick.yaml").read_text()))
+    return cfg
+
+
+def test_e4_also_on_rejects_a_misspelt_or_wrong_dataset_with_one_message():
+    with pytest.raises(aeconfig.ConfigError) as e:
+        aeconfig.load(_e4_also_on(["20news_header"]))
+    msg = str(e.value)
+    assert "experiments.e4.also_on" in msg and "did you mean '20news_headers'?" in msg
+    assert len(msg.splitlines()) == 1 and e.value.path[:3] == ("experiments", "e4", "also_on")
+    with pytest.raises(aeconfig.ConfigError, match=r"also_on.*'mnist' is not one of"):
+        aeconfig.load(_e4_also_on(["mnist"]))  # an image dataset: E4 is on text
+    with pytest.raises(aeconfig.ConfigError, match="already the dataset e4 runs on"):
+        aeconfig.load(_e4_also_on(["20news"]))
+    with pytest.raises(aeconfig.ConfigError, match="also_on.*is not of type 'array'"):
+        aeconfig.load(_e4_also_on("20news_headers"))
+    cfg = base()
+    cfg["experiments"]["e1"]["also_on"] = ["fashion_mnist"]  # offered by E4 only
+    with pytest.raises(aeconfig.ConfigError, match="unknown key 'also_on' in experiments.e1"):
+        aeconfig.load(cfg)

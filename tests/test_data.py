@@ -164,3 +164,58 @@ def test_top_terms_breaks_ties_by_term_whatever_the_input_order():
     for _ in range(5):
         perm = rng.permutation(len(terms))
         assert top_terms(counts[perm], terms[perm], 3) == ["a", "b", "d"]
+
+
+# ------------------------------------------------------------------ 20news, headers kept (E4)
+
+def _raw_documents(tree, split="test"):
+    """``split``'s documents in file order, as the mirror holds them."""
+    from sklearn.datasets import load_files
+
+    return load_files(tree / f"20news-bydate-{split}", encoding="latin1", shuffle=False).data
+
+
+def test_20news_documents_keep_headers_only_when_asked(mirror):
+    """`20news_headers` (remove=()) reads each file as it is; the default strips headers,
+    footers and quotes exactly as before (scikit-learn's three functions, in that order)."""
+    from sklearn.datasets._twenty_newsgroups import (strip_newsgroup_footer,
+                                                     strip_newsgroup_header,
+                                                     strip_newsgroup_quoting)
+
+    tree = mirror / news20.NEWS_DIR
+    raw = _raw_documents(tree)
+    kept, y_kept, groups = news20.documents(tree, "test", remove=())
+    stripped, y, groups_s = news20.documents(tree, "test")
+    assert kept == raw and list(y_kept) == list(y) and groups == groups_s
+    # the default: the same documents as before the setting existed
+    assert stripped == [strip_newsgroup_quoting(strip_newsgroup_footer(strip_newsgroup_header(d)))
+                        for d in raw]
+    lines = [(d.splitlines(), s.splitlines()) for d, s in zip(kept, stripped)]
+    for tag in ("From:", "Subject:"):
+        assert all(any(ln.startswith(tag) for ln in k) for k, _ in lines[:50]), tag
+        assert sum(any(ln.startswith(tag) for ln in s) for _, s in lines) < 0.01 * len(lines), tag
+    with pytest.raises(ValueError, match="remove"):
+        news20.documents(tree, "test", remove=("header",))
+
+
+def test_20news_headers_is_a_registered_setting_with_20news_split_sizes():
+    d = data.DATASETS["20news_headers"]
+    assert d.kind == "text" and d.sizes_of == "20news" and data.DATASETS["20news"].sizes_of is None
+    cfg = {"20news": {"vocab_size": 2000, "n_val": 500, "n_test": 2000}, "digits": {"n_val": 9}}
+    assert data.sizes(cfg, "20news_headers") == cfg["20news"] == data.sizes(cfg, "20news")
+    assert data.sizes({**cfg, "20news_headers": {"n_test": 100}}, "20news_headers") == \
+        {"vocab_size": 2000, "n_val": 500, "n_test": 100}
+    assert data.sizes(cfg, "digits") == {"n_val": 9} and data.sizes(cfg, "mnist") == {}
+
+
+def test_20news_headers_from_mirror(tmp_path, mirror):
+    """Prepared with headers kept: its own name, header words counted in nearly every document,
+    fewer documents emptied than with stripping; same split sizes as 20news."""
+    p, sources, _ = data.prepare("20news_headers", tmp_path / "raw", mirror, allow_download=False,
+                                 n_val=500, n_test=2000)
+    assert p.name == "20news_headers" and p.x_train.shape[1] == 2000 and len(p.y_test) == 2000
+    for word in ("subject", "lines", "organization"):
+        assert (p.x_train[:, p.vocabulary.index(word)] > 0).mean() > 0.9, word
+    dropped = p.notes["empty_documents_dropped"]
+    assert dropped["train"] < 10 and dropped["test"] < 10
+    assert len(p.y_train) + len(p.y_val) + dropped["train"] == 11314

@@ -10,7 +10,7 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
 from aebench import config as aeconfig
-from aebench import paths, preflight
+from aebench import datasets, paths, preflight
 from aebench.experiments import EXPERIMENTS
 from aebench.kinds import KINDS
 
@@ -66,7 +66,8 @@ EVALUATING = [e for e in CFG.enabled if EXPERIMENTS[e].evaluates]
 LOCAL_RUN = preflight.invoked_executor() in (None, "local")
 try:
     preflight.check_device(config["device"], LOCAL_RUN)
-    preflight.check_data(sorted({CFG.experiment_dataset(e) for e in CFG.enabled if e not in RESTORED}),
+    preflight.check_data(sorted({d for e in CFG.enabled if e not in RESTORED
+                                 for d in CFG.experiment_datasets(e)}),
                          CFG.settings.data_mirror, CFG.settings.allow_download,
                          seeds=config["seeds"])
 except preflight.PreflightError as e:
@@ -180,8 +181,11 @@ def experiment_data(wildcards):
 
 
 def experiment_inputs(wildcards):
-    """The prepared data (each seed's) and every run (all seeds) an experiment reads."""
-    return {"data": list(experiment_data(wildcards).values()),
+    """The prepared data (each seed's, of its own dataset and of each `also_on` one) and every
+    run (all seeds) an experiment reads."""
+    e = wildcards.experiment
+    other = [paths.data(d, s) for d in CFG.also_on.get(e, []) for s in experiment_seeds(e)]
+    return {"data": list(experiment_data(wildcards).values()) + other,
             "runs": [d for seeds in experiment_runs(wildcards).values() for d in seeds.values()]}
 
 
@@ -232,9 +236,10 @@ def published(path, *parts):
 def data_manifests():
     """Each dataset's manifest (full data or a subset?); from the published run where only
     restored experiments use the dataset."""
-    live = {(CFG.experiment_dataset(e), s) for e in CFG.enabled if e not in RESTORED
-            for s in experiment_seeds(e)}
-    restored = {(CFG.experiment_dataset(e), s) for e in RESTORED for s in experiment_seeds(e)} - live
+    live = {(d, s) for e in CFG.enabled if e not in RESTORED
+            for d in CFG.experiment_datasets(e) for s in experiment_seeds(e)}
+    restored = {(d, s) for e in RESTORED for d in CFG.experiment_datasets(e)
+                for s in experiment_seeds(e)} - live
     return ([paths.manifest(*d) for d in sorted(live)]
             + [published_manifest(*d) for d in sorted(restored)])
 

@@ -13,7 +13,9 @@ rule prepare_data:
         data=paths.data("{dataset}", "{seed}"),
         manifest=paths.manifest("{dataset}", "{seed}"),
     params:
-        sizes=lambda wc: config["datasets"].get(wc.dataset, {}),
+        # its own entry under `datasets:`, or (a setting of another dataset, as 20news_headers
+        # of 20news) that dataset's
+        sizes=lambda wc: datasets.sizes(config["datasets"], wc.dataset),
         mirror=config["data_mirror"],
         allow_download=config.get("allow_download", True),
         raw_root=paths.raw_root(),

@@ -15,7 +15,7 @@ set) and this run used subsets of it, or when the config leaves it to another ru
 reason, instead of giving a verdict on its budget; its values are still shown). A claim that
 compares models of one run, or states a property with no published number, is judged on
 whatever dataset the run used (``image_dataset: fashion_mnist`` included); the ``data`` column
-says which. A second image dataset is held out: no setting is chosen from its numbers.
+says which (for a claim on an ``also_on`` copy of a model, E4's on 20news_headers, the copy's). A second image dataset is held out: no setting is chosen from its numbers.
 """
 
 from __future__ import annotations
@@ -127,6 +127,21 @@ def per_seed(long: pd.DataFrame, experiment: str, model: str, metric: str) -> di
     return {int(s): float(v) for s, v in zip(rows.seed, rows.value)}
 
 
+def data_of(claim: dict, model: str, exp_rows: pd.DataFrame) -> str | None:
+    """The data a claim is judged on: that of its model's rows, i.e. the experiment's own, or
+    for an `also_on` copy (E4's text_ae10.20news_headers) the copy's dataset, named by the
+    copy even where this run lacks it."""
+    from .datasets import names
+
+    mine = exp_rows[exp_rows.model == model]
+    if len(mine):
+        return mine.dataset.iloc[0]
+    copy_of = [d for d in names() if model.endswith(f".{d}")]
+    if copy_of:
+        return max(copy_of, key=len)
+    return exp_rows.dataset.iloc[0] if len(exp_rows) else None
+
+
 def _num(x) -> str:
     return f"{x:.4g}"
 
@@ -211,7 +226,7 @@ def evaluate(claims: list[dict], long: pd.DataFrame,
         values = [(per_seed(long, c["experiment"], k["of"], k["metric"]),
                    per_seed(long, c["experiment"], k["model"], k["other_metric"])
                    if k["model"] else None) for k in checks]
-        dataset = exp_rows.dataset.iloc[0] if len(exp_rows) else None
+        dataset = data_of(c, checks[0]["of"], exp_rows)
         row["data"] = dataset or ""
         if any(not v or o == {} for v, o in values):
             row.update(ours="n/a", verdict=f"{NOT_JUDGED} (not in this run)")

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import yaml
 
 from . import datasets, experiments
+from .experiments import copy_name
 from .kinds import KINDS, parse_model
 from .schema import schema_of
 from .settings import Settings
@@ -71,6 +72,11 @@ def schema() -> dict:
         # claim id -> why this config does not judge it (aebench.claims; e.g. a preset's budget)
         block["properties"]["not_judged"] = {"type": "object",
                                              "additionalProperties": {"type": "string", "minLength": 1}}
+        if exp.other_data_kind:
+            # other datasets of its kind it also runs and is judged on (copies of its models)
+            block["properties"][ALSO_ON] = {
+                "type": "array", "uniqueItems": True,
+                "items": {"enum": datasets.names(exp.other_data_kind)}}
         exps[name] = block
     props["experiments"].update(additionalProperties=False, properties=exps)
     return s
@@ -94,7 +100,9 @@ def _message(e) -> tuple[str, tuple]:
             hint = f"; did you mean '{near[0]}'?" if near else f"; valid keys: {', '.join(allowed)}"
             return f"unknown key '{key}' in {where}{hint}", (*path, key)
     if e.validator == "enum":
-        return f"{where}: {e.instance!r} is not one of {e.validator_value}", path
+        near = difflib.get_close_matches(str(e.instance), [str(v) for v in e.validator_value], n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        return f"{where}: {e.instance!r} is not one of {e.validator_value}{hint}", path
     if "propertyNames" in e.schema_path:  # a name that becomes a directory (settings.NAME_PATTERN)
         return (f"{where}: the name {e.instance!r} is refused: it names a directory, so use letters, "
                 "digits, '_', '.' and '-', starting with a letter or digit, without '..'"), (*path, e.instance)
@@ -121,6 +129,8 @@ class Config:
     models: dict[str, ModelSpec]  # configured models and the ones experiments derive
     params: dict[str, object]  # experiment name -> its Params instance
     enabled: list[str] = field(default_factory=list)  # experiments that run, lecture order
+    # experiment name -> the other datasets it also runs on (`experiments.<e>.also_on`)
+    also_on: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def seeds(self) -> list[int]:
@@ -133,13 +143,45 @@ class Config:
         return experiments.EXPERIMENTS[name]
 
     def experiment_models(self, name: str) -> list[str]:
-        return self.experiment(name).models(self.params[name])
+        """Its models, then their copies on each ``also_on`` dataset (:func:`copy_name`)."""
+        own = self.experiment(name).models(self.params[name])
+        return own + [copy_name(m, d) for d in self.also_on.get(name, []) for m in own]
 
     def experiment_dataset(self, name: str) -> str:
+        """Its own dataset (that of its configured models)."""
         return self.models[self.experiment_models(name)[0]].dataset
+
+    def experiment_datasets(self, name: str) -> list[str]:
+        """Its own dataset, then each it also runs on (``also_on``)."""
+        return [self.experiment_dataset(name), *self.also_on.get(name, [])]
 
     def params_dict(self, name: str) -> dict:
         return asdict(self.params[name])
+
+
+ALSO_ON = "also_on"  # experiments.<e>.also_on: the other datasets it runs and is judged on
+
+
+def _copies(cfg: Config, name: str, other: list[str]) -> dict[str, ModelSpec]:
+    """``experiments.<name>.also_on``: each of its models again, on each dataset of ``other``,
+    from the same config entry (its preset's settings included): only the data differs."""
+    where = ("experiments", name, ALSO_ON)
+    own = cfg.experiment_dataset(name)
+    if own in other:
+        raise ConfigError(f"config: experiments.{name}.{ALSO_ON}: {own!r} is already the dataset "
+                          f"{name} runs on; list only other ones", where)
+    out = {}
+    for m in cfg.experiment(name).models(cfg.params[name]):
+        entry = cfg.raw["models"].get(m)
+        if entry is None or cfg.models[m].needs:
+            raise ConfigError(f"config: experiments.{name}.{ALSO_ON}: its model {m} is derived or "
+                              "built on other runs, which are not copied; drop also_on", where)
+        for d in other:
+            try:
+                out[copy_name(m, d)] = parse_model(copy_name(m, d), entry, d, cfg.settings.training)
+            except ValueError as e:
+                raise ConfigError(f"config: {e}", where) from None
+    return out
 
 
 def from_command_line(given):
@@ -191,7 +233,7 @@ def load(config: dict) -> Config:
         if name not in config["experiments"]:
             continue
         block = {k: v for k, v in config["experiments"][name].items()
-                 if k not in ("enabled", "not_judged")}
+                 if k not in ("enabled", "not_judged", ALSO_ON)}
         try:
             params[name] = exp.Params(**block)
         except (TypeError, ValueError) as e:
@@ -236,6 +278,16 @@ def load(config: dict) -> Config:
         if len(data) > 1:
             raise ConfigError(f"config: experiments.{name} mixes datasets {sorted(data)}; "
                               "all its models must use one dataset")
+    for name in params:
+        other = config["experiments"][name].get(ALSO_ON) or []
+        if other:
+            cfg.also_on[name] = list(other)
+            for m, spec in _copies(cfg, name, other).items():
+                if m in cfg.models:
+                    raise ConfigError(f"config: models.{m}: the name is taken by the copy "
+                                      f"experiments.{name}.{ALSO_ON} makes; rename it",
+                                      ("models", m))
+                cfg.models[m] = spec
     cfg.enabled = [n for n in experiments.EXPERIMENTS
                    if n in params and config["experiments"][n].get("enabled", True)]
     skipped = {n: config["experiments"][n].get("not_judged") for n in params}
@@ -252,4 +304,5 @@ def load(config: dict) -> Config:
     return cfg
 
 
-__all__ = ["Config", "ConfigError", "KINDS", "load", "schema", "validate_schema"]
+__all__ = ["ALSO_ON", "Config", "ConfigError", "KINDS", "copy_name", "load", "schema",
+           "validate_schema"]

@@ -234,20 +234,34 @@ class Dataset:
     # True when it can be prepared with neither a mirror nor the network (bundled, built in
     # code, or installed by the system): read before any job (aebench.preflight)
     offline: Callable[[], bool] = lambda: False
+    # Another setting of that dataset (e.g. `20news_headers` of `20news`): its split sizes
+    # are that dataset's entry under the config's `datasets:`, unless it has its own
+    # (:func:`sizes`), so that both settings are measured on alike subsets.
+    sizes_of: str | None = None
 
 
 DATASETS = Registry("dataset")  # name -> Dataset
 
 
-def register(name: str, kind: str, scale: float, offline: Callable[[], bool] = lambda: False):
+def register(name: str, kind: str, scale: float, offline: Callable[[], bool] = lambda: False,
+             sizes_of: str | None = None):
     """``@register("mnist", "image", 1 / 255)`` on a dataset's prepare function; ``offline``
-    says whether it needs no mirror and no download (``lambda: True`` for a bundled one)."""
+    says whether it needs no mirror and no download (``lambda: True`` for a bundled one);
+    ``sizes_of``: the dataset whose split sizes it reads when the config gives it none."""
 
     def deco(fn):
-        DATASETS.add(name, Dataset(name, kind, scale, fn, offline))
+        DATASETS.add(name, Dataset(name, kind, scale, fn, offline, sizes_of))
         return fn
 
     return deco
+
+
+def sizes(config_datasets: dict, name: str) -> dict:
+    """The split sizes (``prepare``'s keyword arguments) of dataset ``name`` under the config's
+    ``datasets:``: its own entry, over that of the dataset it is a setting of (``sizes_of``)."""
+    d = DATASETS[name] if name in DATASETS else None
+    base = config_datasets.get(d.sizes_of, {}) if d is not None and d.sizes_of else {}
+    return {**base, **config_datasets.get(name, {})}
 
 
 def names(kind: str | None = None) -> list[str]:

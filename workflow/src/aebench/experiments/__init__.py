@@ -47,6 +47,12 @@ class Experiment:
     # `restore_from` on a machine that lost results/ copies such runs back instead of training
     # them again (aebench.runctl.restore.restore_plan).
     reads: ClassVar[tuple[str, ...] | None] = None
+    # The kind of dataset ("text", "image") it may also be run and judged on besides its own:
+    # config `experiments.<name>.also_on: [<dataset>, ...]` fits a copy of each of its models
+    # on each (:func:`copy_name`), and run(ctx) measures them too, each on its own data
+    # (ctx.data_of(seed, dataset)), its rows carrying that dataset. None: not offered. Only
+    # for an experiment without `evaluate` (that step reads the experiment's own dataset).
+    other_data_kind: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -93,6 +99,11 @@ class Experiment:
     @property
     def evaluates(self) -> bool:
         return type(self).evaluate is not Experiment.evaluate
+
+
+def copy_name(model: str, dataset: str) -> str:
+    """The copy of ``model`` fitted on ``dataset`` (``also_on``): text_ae10.20news_headers."""
+    return f"{model}.{dataset}"
 
 
 def subset_of_models(p, key: str) -> None:
@@ -145,9 +156,13 @@ class Context:
     judge_split: str = "test"
     _by_seed: dict = field(default_factory=dict)
 
-    def data_of(self, seed: int):
-        """The data seed ``seed``'s runs were fitted on: measure them on this one only."""
-        if self._data is not None:
+    def data_of(self, seed: int, dataset: str | None = None):
+        """The data seed ``seed``'s runs were fitted on: measure them on this one only.
+        ``dataset``: another dataset's (``also_on``), beside the experiment's own in the same
+        layout: results/data/<dataset>/seed<k>.npz (a single file: <dataset>.npz beside it)."""
+        if dataset == self.dataset:
+            dataset = None
+        if self._data is not None and dataset is None:
             return self._data
         path = self.data_path
         if isinstance(path, dict):
@@ -155,6 +170,10 @@ class Context:
                 raise KeyError(f"{self.name}: no prepared data for seed {seed} "
                                f"(have seeds {sorted(path)})")
             path = path[seed]
+        if dataset is not None:
+            path = Path(path)
+            path = (path.parent / f"{dataset}.npz" if isinstance(self.data_path, (str, Path))
+                    else path.parent.parent / dataset / path.name)
         if path not in self._by_seed:
             from ..datasets import load_prepared
 
@@ -227,9 +246,12 @@ def rows(model: str, seed: int, values: dict[str, float]) -> list[dict]:
 
 
 def run(name: str, ctx: Context, out_csv: str | Path) -> pd.DataFrame:
+    """The experiment's rows, each with its dataset: the context's, or the row's own
+    ``dataset`` (an ``also_on`` copy's rows)."""
     df = pd.DataFrame(EXPERIMENTS[name].run(ctx))
+    own = df.pop("dataset").fillna(ctx.dataset) if "dataset" in df else ctx.dataset
     df.insert(0, "experiment", name)
-    df.insert(1, "dataset", ctx.dataset)
+    df.insert(1, "dataset", own)
     df = df[COLUMNS]
     df.to_csv(out_csv, index=False)
     return df

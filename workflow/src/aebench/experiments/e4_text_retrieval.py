@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import Experiment, rows, subset_of_models
+from ..datasets import DATASETS
+from . import Experiment, copy_name, rows, subset_of_models
 
 # name -> leave-one-out (the test set queries itself) or not (the test set queries train)
 PROTOCOLS = {"test→train": False, "test→test": True}
@@ -65,6 +66,8 @@ class E4(Experiment):
     Params = Params
     threads = "baseline"
     resources = {"mem_mb": 6000, "runtime": 60}
+    # `experiments.e4.also_on: [20news_headers]`: E4 again on 20news with headers kept
+    other_data_kind = "text"
     table_caption = (
         "Document retrieval on 20 Newsgroups by cosine similarity of the codes; relevant = same "
         "newsgroup. Two protocols: test→train (each test document queries the train set) and "
@@ -113,10 +116,38 @@ class E4(Experiment):
         from ..plots import code_scatter, precision_recall_plot
 
         p = ctx.params
+        out, curve = [], []
+        # its own dataset, then each `also_on` one (the copies of its models fitted there):
+        # their rows carry that dataset, their curves a panel of their own
+        for dataset in [None, *also_on(ctx, p.models)]:
+            names = {m: m if dataset is None else copy_name(m, dataset) for m in p.models}
+            o, c, d = self.measure(ctx, p, names, dataset, retrieval)
+            if dataset is not None:
+                o = [{**r, "dataset": dataset} for r in o]
+                c = [{**r, "protocol": f"{r['protocol']}, {dataset}"} for r in c]
+            out += o
+            curve += c
+            if dataset is None:
+                own = d  # the scatter's labels
+        curve = pd.DataFrame(curve)
+        curve.to_csv(ctx.figure("precision_recall.csv"), index=False)
+        precision_recall_plot(curve, ctx.figure("precision_recall.png"))
+        panels = {}
+        for model in p.scatter:
+            seed = ctx.seeds(model)[0]
+            panels[model] = (ctx.codes(model, seed)["z_test"], ctx.data_of(seed).y_test)
+        code_scatter(panels, ctx.figure("codes_2d.png"), labels=own.classes)
+        return out
+
+    def measure(self, ctx, p, names: dict[str, str], dataset, retrieval):
+        """Rows and curve points of ``p.models`` on ``dataset`` (None: E4's own), each read from
+        its run ``names[model]`` (a copy's rows are named after it, its curve after the model),
+        under both protocols; and the data last read."""
         out, curve, chance = [], [], {}
         for model in p.models:
-            for seed in ctx.seeds(model):
-                c, d = ctx.codes(model, seed), ctx.data_of(seed)
+            run = names[model]
+            for seed in ctx.seeds(run):
+                c, d = ctx.codes(run, seed), ctx.data_of(seed, dataset)
                 for proto, loo in PROTOCOLS.items():
                     if loo:
                         q = db = c["z_test"]
@@ -129,7 +160,7 @@ class E4(Experiment):
                                            device=ctx.device, exclude_self=loo,
                                            recall_levels=p.recall_levels)
                     chance[proto] = r.chance
-                    out += rows(model, seed, {
+                    out += rows(run, seed, {
                         f"{proto} mAP": r.mean_ap,
                         **{f"{proto} P@{k}": v for k, v in r.precision_at.items()
                            if k in p.report_k},
@@ -138,30 +169,35 @@ class E4(Experiment):
                     curve += [{"protocol": proto, "model": model, "seed": seed, "retrieved": k,
                                "precision": r.precision_at[k], "recall": r.recall_at[k],
                                "chance": r.chance} for k in ks]
-                    ctx.log(f"{model} seed {seed} {proto}: mAP {r.mean_ap:.4f} "
+                    ctx.log(f"{run} seed {seed} {proto}: mAP {r.mean_ap:.4f} "
                             f"(chance {r.chance:.4f})")
                 r = retrieval.evaluate(c["z_val"], d.y_val, c["z_train"], d.y_train, "cosine",
                                        ks={1}, n_top=1, device=ctx.device)
-                out += rows(model, seed, {VALIDATION: r.mean_ap})
-                ctx.log(f"{model} seed {seed} {VALIDATION} {r.mean_ap:.4f}")
+                out += rows(run, seed, {VALIDATION: r.mean_ap})
+                ctx.log(f"{run} seed {seed} {VALIDATION} {r.mean_ap:.4f}")
         # the chance floors of the last seed measured; the dropped documents are every seed's
-        out += corpus_rows(d, chance)
-        curve = pd.DataFrame(curve)
-        curve.to_csv(ctx.figure("precision_recall.csv"), index=False)
-        precision_recall_plot(curve, ctx.figure("precision_recall.png"))
-        panels = {}
-        for model in p.scatter:
-            seed = ctx.seeds(model)[0]
-            panels[model] = (ctx.codes(model, seed)["z_test"], ctx.data_of(seed).y_test)
-        code_scatter(panels, ctx.figure("codes_2d.png"), labels=d.classes)
-        return out
+        out += corpus_rows(d, chance, CORPUS if dataset is None else copy_name(CORPUS, dataset))
+        return out, curve, d
 
 
-def corpus_rows(data, chance: dict[str, float]) -> list[dict]:
+def also_on(ctx, models: list[str]) -> list[str]:
+    """The datasets of the copies of ``models`` among the context's runs (config
+    ``experiments.e4.also_on``; the workflow passes their runs beside E4's own), in order."""
+    found = []
+    for run in ctx.models:
+        for m in models:
+            if run.startswith(m + ".") and run not in models:
+                d = run[len(m) + 1:]
+                if d in DATASETS and d not in found:
+                    found.append(d)
+    return found
+
+
+def corpus_rows(data, chance: dict[str, float], name: str = CORPUS) -> list[dict]:
     """The rows of the model ``corpus`` (seed 0): each protocol's chance floor, and the empty
     documents the dataset dropped per split (20news' notes; datasets without the note, like
     the synthetic toytext, drop none and give no such rows)."""
     values = {f"{proto} chance": v for proto, v in chance.items()}
     dropped = (data.notes or {}).get("empty_documents_dropped") or {}
     values.update({f"empty_documents_dropped_{split}": n for split, n in dropped.items()})
-    return rows(CORPUS, 0, values)
+    return rows(name, 0, values)
