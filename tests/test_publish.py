@@ -461,3 +461,14 @@ def test_claim_effect_is_the_margin_on_the_claims_side():
     assert claims.effect([up, down])[0] == pytest.approx(-0.2)   # the weaker check decides
     band = verdicts.within_rel({0: 9.0, 1: 10.0, 2: 11.0}, 10.0, 0.5)   # band [5, 15]
     assert claims.effect([band])[0] == pytest.approx(5.0)
+
+
+def test_only_the_sessions_this_runs_jobs_ran_in_count():
+    from aebench.runctl.costs import overlapping
+
+    h = 3600.0
+    jobs = [(2 * h, 3 * h), (2.5 * h, 4 * h)]
+    val_run, dry_run, this_run, report = (0, 1.5 * h), (1.6 * h, 1.7 * h), (1.9 * h, 4.1 * h), (4.2 * h, 4.3 * h)
+    kept = overlapping([val_run, dry_run, this_run, report], jobs)
+    assert kept == [this_run]
+    assert busy_hours(kept + jobs) == pytest.approx(2.2)

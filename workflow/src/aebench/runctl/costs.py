@@ -149,6 +149,12 @@ def merge(spans) -> list[tuple[float, float]]:
     return [(s, e) for s, e in out]
 
 
+def overlapping(spans, others) -> list[tuple[float, float]]:
+    """The ``spans`` that share some time with one of ``others``."""
+    others = merge(others)
+    return [(s, e) for s, e in spans if any(s < b and a < e for a, b in others)]
+
+
 def job_spans(root: Path, jobs_df: pd.DataFrame) -> list[tuple[float, float]]:
     """When the jobs ran: each attempt's (start, end) from its ledger (a resumed job's span
     would cover the pause), else the job's own. A job carried over from an earlier

@@ -60,7 +60,7 @@ from ..experiments import PREVIEW
 from ..settings import NAME_PATTERN
 from . import ledger, provenance
 from .costs import busy_hours, carry_over, cpus, experiment_costs, fraction_of_peak, job_costs
-from .costs import job_spans, merge
+from .costs import job_spans, merge, overlapping
 from .costs import sessions, stamp, unstamp
 from .jobs import dag, load_config
 from .restore import MANIFEST, preview_keys, links_at, write_preview
@@ -228,7 +228,10 @@ def publish(root, dest, name: str, cfg: aeconfig.Config, cores: int | None = Non
     commits = old.get("commits", [])
     # When the run ran: Snakemake's sessions and the jobs' attempts here, and what earlier
     # publications recorded (a new machine has lost the old sessions' logs).
-    spans = merge(sessions(root) + job_spans(root, jobs_df)
+    # Only the sessions during which this run's jobs ran: the same directory also holds the
+    # logs of dry runs, report builds and other runs (a judge_split: val run, another preset).
+    jobs_at = job_spans(root, jobs_df)
+    spans = merge(overlapping(sessions(root), jobs_at) + jobs_at
                   + [(unstamp(a), unstamp(b)) for a, b in old.get("sessions", [])])
     commits += [commit] if commit and commit not in commits else []
     dirty, changed = provenance.training_code_state(root, repo, commits[0] if commits else None)
