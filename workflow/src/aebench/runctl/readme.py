@@ -178,10 +178,11 @@ def stale(m: dict) -> str:
             "older config's until the preset is run and published again." if changed else "")
 
 
-def _effect(r) -> tuple[str, float, float, float]:
-    """A claims row's effect (:func:`aebench.claims.effect`) as a cell and its three numbers."""
+def effect_cell(r: pd.Series, missing: str = "not recorded") -> tuple[str, float, float, float]:
+    """A claims row's effect (:func:`aebench.claims.effect`) as a cell, ``missing`` where the
+    row has none, and its three numbers."""
     if "effect" not in r or pd.isna(r.get("effect")):
-        return "not recorded", math.nan, math.nan, math.nan
+        return missing, math.nan, math.nan, math.nan
     e, lo, hi = (float(r[k]) for k in ("effect", "effect_low", "effect_high"))
     iv = "" if math.isnan(lo) else f" [{lo:.3g}, {hi:.3g}]"
     return f"{e:.3g}{iv}", e, lo, hi
@@ -198,7 +199,7 @@ def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
     for i in f.index:
         if f.verdict[i] not in VERDICTS or i not in q.index or q.verdict[i] not in VERDICTS:
             continue
-        (fc, fe, flo, fhi), (qc, qe, qlo, qhi) = _effect(f.loc[i]), _effect(q.loc[i])
+        (fc, fe, flo, fhi), (qc, qe, qlo, qhi) = effect_cell(f.loc[i]), effect_cell(q.loc[i])
         known = not (math.isnan(fe) or math.isnan(qe))
         overlap = not (math.isnan(flo) or math.isnan(qlo)) and flo <= qhi and qlo <= fhi
         rows.append({"claim": i, "full": f.verdict[i], "quick": q.verdict[i],

@@ -80,14 +80,11 @@ def fits_table(run: Path) -> pd.DataFrame:
 def claims_table(run: Path, old: Path | None = None) -> pd.DataFrame:
     """Each claim's validation verdict and effect; with ``old`` (a published run), the verdict
     that run gave beside it ("absent": the claim is new or renamed since)."""
+    from .readme import effect_cell
+
     c = pd.read_csv(run / "tables" / "claims.csv")
-    def cell(r):
-        if pd.isna(getattr(r, "effect", math.nan)):
-            return ""
-        iv = "" if pd.isna(r.effect_low) else f" [{r.effect_low:.3g}, {r.effect_high:.3g}]"
-        return f"{r.effect:.3g}{iv}"
     t = pd.DataFrame({"claim": c.id, "validation verdict": c.verdict,
-                      "effect": [cell(r) for r in c.itertuples()]})
+                      "effect": [effect_cell(r, missing="")[0] for _, r in c.iterrows()]})
     if old is not None:
         o = pd.read_csv(old / "tables" / "claims.csv").set_index("id").verdict
         t.insert(1, f"{old.name} verdict", [o.get(i, "absent") for i in t.claim])
