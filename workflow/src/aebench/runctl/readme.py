@@ -111,6 +111,13 @@ def ran_on(m: dict) -> str:
     return "ran on " + "; ".join(f"{c.replace('; ', ' and ')} ({', '.join(es)})" for c, es in where.items())
 
 
+def published_figure(pub: Path, e: str) -> str | None:
+    """The first figure experiment ``e`` declares that the run published (an older run may
+    predate a figure), or None."""
+    exp = EXPERIMENTS.get(e)
+    return next((n for n in (exp.figures if exp else []) if (pub / e / "figures" / n).exists()), None)
+
+
 def figures(pub: Path, m: dict, readme_dir: Path, only=None) -> str:
     """Each finished experiment's key figure (the first it declares), linked from readme_dir;
     ``only``: these experiments alone."""
@@ -119,8 +126,7 @@ def figures(pub: Path, m: dict, readme_dir: Path, only=None) -> str:
         exp = EXPERIMENTS.get(e)
         if not (s["complete"] and exp and exp.figures) or (only is not None and e not in only):
             continue
-        # the first it declares that the run published (an older run may predate a figure)
-        name = next((n for n in exp.figures if (pub / e / "figures" / n).exists()), None)
+        name = published_figure(pub, e)
         if name is not None:
             rel = os.path.relpath(pub / e / "figures" / name, readme_dir)
             rows.append(f"**{exp.category.replace(chr(0x2007), '')}** ({exp.lecture})\n\n"
@@ -188,6 +194,12 @@ def effect_cell(r: pd.Series, missing: str = "not recorded") -> tuple[str, float
     return f"{e:.3g}{iv}", e, lo, hi
 
 
+def both_judged(f: pd.DataFrame, q: pd.DataFrame) -> list[str]:
+    """The claim ids (index of both claims tables) that both runs gave a verdict, in f's order."""
+    return [i for i in f.index
+            if f.verdict[i] in VERDICTS and i in q.index and q.verdict[i] in VERDICTS]
+
+
 def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
     """Per claim, the full run's verdict and effect beside the quick preset's, with whether the
     effects have the same sign and whether their 90% intervals overlap; agreement counted over
@@ -196,9 +208,7 @@ def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
     data sizes differ, so a shared sign is the comparison, not equal sizes."""
     f, q = full.set_index("id"), quick.set_index("id")
     rows = []
-    for i in f.index:
-        if f.verdict[i] not in VERDICTS or i not in q.index or q.verdict[i] not in VERDICTS:
-            continue
+    for i in both_judged(f, q):
         (fc, fe, flo, fhi), (qc, qe, qlo, qhi) = effect_cell(f.loc[i]), effect_cell(q.loc[i])
         known = not (math.isnan(fe) or math.isnan(qe))
         overlap = not (math.isnan(flo) or math.isnan(qlo)) and flo <= qhi and qlo <= fhi
@@ -253,7 +263,7 @@ def key_figures(pub: Path, m: dict, readme_dir: Path) -> list[tuple[str, str]]:
     out = []
     for e in KEY_FIGURES:
         exp, s = EXPERIMENTS.get(e), m["experiments"].get(e) or {}
-        name = next((n for n in (exp.figures if exp else []) if (pub / e / "figures" / n).exists()), None)
+        name = published_figure(pub, e)
         if s.get("complete") and name:
             title = f"{e.upper()} {exp.category.replace(chr(0x2007), '').split(' ', 1)[-1]}"
             out.append((title, f"![{title}]({os.path.relpath(pub / e / 'figures' / name, readme_dir)})"))
@@ -290,7 +300,7 @@ def summary(pub: Path, readme_dir: Path, results_doc: Path, quick: Path | None =
     if quick is not None:
         qm = json.loads((quick / "manifest.json").read_text())
         f, q = claims.set_index("id"), judged(load_claims(quick, qm)).set_index("id")
-        both = [i for i in f.index if i in q.index and q.verdict[i] in VERDICTS]
+        both = both_judged(f, q)
         same = sum(f.verdict[i] == q.verdict[i] for i in both)
         lines += ["", f"The quick preset (run `{qm['name']}`, {_hours(qm.get('busy_hours') or 0.0)}) "
                   f"gives the same verdict on {same} of the {len(both)} claims both judge."]
