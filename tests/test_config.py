@@ -235,8 +235,10 @@ def _e4_also_on(value, preset=None):
 
 def test_e4_also_on_20news_headers_copies_every_e4_model_alike():
     """`experiments.e4.also_on: [20news_headers]`: each E4 model again, from the same entry
-    (the preset's budgets included), on 20news with headers kept; the default has none."""
-    plain = aeconfig.load(_quick())
+    (the preset's budgets included), on 20news with headers kept (config.yaml's default);
+    `also_on: []` has none."""
+    assert aeconfig.load(_quick()).also_on == {"e4": ["20news_headers"]}
+    plain = aeconfig.load(_e4_also_on([], "quick.yaml"))
     assert plain.also_on == {} and plain.experiment_datasets("e4") == ["20news"]
     assert not [m for m in plain.models if "20news_headers" in m]
     cfg = aeconfig.load(_e4_also_on(["20news_headers"], "quick.yaml"))
@@ -248,9 +250,8 @@ def test_e4_also_on_20news_headers_copies_every_e4_model_alike():
         assert b.pop("dataset") == "20news_headers" and b.pop("name") == f"{m}.20news_headers"
         assert {k: v for k, v in a.items() if k not in ("dataset", "name")} == b
     assert cfg.models["text_ae10.20news_headers"].train.epochs == 10  # the quick preset's
-    # off by default: config.yaml only mentions it in a comment, so the config's hash (what a
-    # published run is restored by) stays that of the published runs
-    assert "also_on" not in base()["experiments"]["e4"]
+    # on by default: E4 is judged in both settings (issue 40); smoke, without 20news, sets []
+    assert base()["experiments"]["e4"]["also_on"] == ["20news_headers"]
 
 
 def _quick():

@@ -87,7 +87,7 @@ def test_no_download_no_mirror_no_data_stops_the_dry_run(checkout):
     prepared they cannot be had."""
     rc, out = dry_run(checkout, "--cores", "1", "--config", "allow_download=false")
     assert rc != 0
-    one_message(out, "`allow_download: false` with no `data_mirror`", "20news, mnist are not prepared",
+    one_message(out, "`allow_download: false` with no `data_mirror`", "20news, 20news_headers, mnist are not prepared",
                 "`allow_download: true`")
 
 
