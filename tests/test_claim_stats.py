@@ -316,12 +316,13 @@ def test_old_claims_csv_renders_without_the_new_columns():
 
     from aebench.runctl import frontpage, readme
 
-    old = sorted(Path(readme.ROOT, "results/published").glob("*/tables/claims.csv"))
+    # runs published since issue 38 carry the new columns and are covered by the tests above
+    old = [path for path in sorted(Path(readme.ROOT, "results/published").glob("*/tables/claims.csv"))
+           if "p_value" not in pd.read_csv(path, nrows=0)]
     if not old:
-        pytest.skip("no published run in this checkout")
+        pytest.skip("no run published before issue 38 in this checkout")
     for path in old:
         c = pd.read_csv(path)
-        assert "p_value" not in c
         md = readme.claims_table(readme.judged(c)) if len(readme.judged(c)) else ""
         assert "Holm" not in md and "replication" not in md
         html = frontpage.claims_table(path)
