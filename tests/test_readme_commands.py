@@ -73,7 +73,7 @@ COVERED = {
         "on the smoke config: nothing left to do (the default preset's dry run as written is "
         "the presets table's `snakemake --cores 8`)",
     ".venv/bin/pip install -e '.[test]'": f"not run here: {SUITE}",
-    ".venv/bin/python -m pytest -ra --runslurm --runreadme": f"not run here: {SUITE}",
+    ".venv/bin/python -m pytest -ra --runslurm --runreadme --runslow": f"not run here: {SUITE}",
     "snakemake --lint": "run on the smoke config: no lints",
     # The full run
     "python -m aebench.status": "with the smoke run's flags: exit 0, every experiment 100% done",
