@@ -1,4 +1,5 @@
 import gzip
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,74 @@ def test_20news_tree_checksums(tmp_path):
     doc.write_text("hellO")
     with pytest.raises(data.DataError, match="1 file\\(s\\) fail their sha256"):
         news20._verify_tree(tree, listing)
+
+
+def _fake_news_archive(raw, monkeypatch):
+    """A tiny stand-in for the official tarball at ``raw/20news-bydate.tar.gz`` (the bydate
+    layout, two documents per split), taken for the official one by its sha256."""
+    import tarfile
+
+    src = raw.parent / "fake-src"
+    for split, docs in (("train", ("1", "2")), ("test", ("3", "4"))):
+        (src / f"20news-bydate-{split}" / "g").mkdir(parents=True)
+        for d in docs:
+            (src / f"20news-bydate-{split}" / "g" / d).write_text(f"document {d}")
+    raw.mkdir(parents=True)
+    archive = raw / "20news-bydate.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        for split in ("train", "test"):
+            t.add(src / f"20news-bydate-{split}", arcname=f"20news-bydate-{split}")
+    monkeypatch.setattr(news20, "NEWS_ARCHIVE_SHA256", data.sha256(archive))
+    return archive
+
+
+def test_20news_extracted_tree_is_reused_when_unchanged(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    _fake_news_archive(raw, monkeypatch)
+    tree, sources = news20.fetch_20news(raw, None, allow_download=False)
+    assert tree == raw / news20.NEWS_DIR and not (raw / "20news-bydate.part").exists()
+    # the listing came with the tree, one line per document, in _verify_tree's format
+    listing = tree / news20.LISTING
+    assert sorted(line.split()[1] for line in listing.read_text().splitlines()) == [
+        "20news-bydate-test/g/3", "20news-bydate-test/g/4",
+        "20news-bydate-train/g/1", "20news-bydate-train/g/2"]
+    doc = tree / "20news-bydate-train" / "g" / "1"
+    inode = doc.stat().st_ino
+    # unchanged: verified and reused, not extracted again
+    monkeypatch.setattr(news20.tarfile, "open", lambda *a, **k: pytest.fail("extracted again"))
+    assert news20.fetch_20news(raw, None, allow_download=False) == (tree, sources)
+    assert doc.stat().st_ino == inode
+
+
+def test_20news_extracted_tree_edited_or_deleted_is_named_with_the_fix(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    _fake_news_archive(raw, monkeypatch)
+    tree, _ = news20.fetch_20news(raw, None, allow_download=False)
+    (tree / "20news-bydate-train" / "g" / "1").write_text("document 1, edited")
+    (tree / "20news-bydate-test" / "g" / "4").unlink()
+    with pytest.raises(data.DataError) as e:
+        news20.fetch_20news(raw, None, allow_download=False)
+    msg = str(e.value)
+    assert "1 file(s) fail their sha256 (20news-bydate-train/g/1)" in msg
+    assert "1 file(s) are missing (20news-bydate-test/g/4)" in msg
+    assert f"Delete {tree} and run again" in msg and "\n" not in msg
+    # the fix it names works: extracted again from the archive, whole
+    shutil.rmtree(tree)
+    assert news20.fetch_20news(raw, None, allow_download=False)[0] == tree
+    assert (tree / "20news-bydate-train" / "g" / "1").read_text() == "document 1"
+    assert (tree / "20news-bydate-test" / "g" / "4").exists()
+
+
+def test_20news_extracted_tree_without_its_listing_is_refused(tmp_path, monkeypatch):
+    """A tree with no listing (extracted by a version that wrote none) cannot be checked:
+    refused with the same fix, not blessed by a listing made from it now."""
+    raw = tmp_path / "raw"
+    _fake_news_archive(raw, monkeypatch)
+    tree, _ = news20.fetch_20news(raw, None, allow_download=False)
+    (tree / news20.LISTING).unlink()
+    with pytest.raises(data.DataError, match=f"has no {news20.LISTING}.*Delete .* and run again"):
+        news20.fetch_20news(raw, None, allow_download=False)
+    assert not (tree / news20.LISTING).exists()
 
 
 def test_unknown_dataset_and_bad_mirror(tmp_path):
