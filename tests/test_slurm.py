@@ -7,13 +7,13 @@ apt-get needed), starts the daemons, and stops them whatever happens.
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from _debian import apt_install, unavailable
 from _workflow import ROOT, SMOKE, copy_workflow, snakemake
 
 pytestmark = pytest.mark.slurm
@@ -22,30 +22,13 @@ RECIPE = Path(os.environ.get("AEBENCH_SLURM_RECIPE", ROOT.parent / "shared" / "s
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 
 
-def _unavailable(reason):
-    # CI must run this test: there a missing piece is a failure, not a skip.
-    (pytest.fail if os.environ.get("CI") else pytest.skip)(reason)
-
-
-def _install_slurm():
-    if shutil.which("sbatch") and shutil.which("slurmctld"):
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        _unavailable("SLURM is not installed and cannot be installed here (needs root and "
-                     f"apt-get): apt-get install {' '.join(PACKAGES)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
-                   check=True, env=env, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if not (RECIPE / "start_cluster.sh").is_file():
-        _unavailable(f"no SLURM recipe at {RECIPE} (set AEBENCH_SLURM_RECIPE)")
+        unavailable(f"no SLURM recipe at {RECIPE} (set AEBENCH_SLURM_RECIPE)")
     pytest.importorskip("snakemake_executor_plugin_slurm",
                         reason="pip install -e '.[slurm]' for the slurm executor plugin")
-    _install_slurm()
+    apt_install(PACKAGES, ["sbatch", "slurmctld"])
     env = {**os.environ, "SLURM_PIDS": str(tmp_path_factory.mktemp("slurm") / "pids")}
     # start_cluster.sh writes /etc/slurm/slurm.conf. Left behind with no controller running,
     # it makes every later snakemake start (the slurm plugin probes the cluster on import)
