@@ -5,6 +5,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from aebench import paths
@@ -86,3 +87,36 @@ def test_readme_answer_is_what_the_generator_writes_from_the_published_runs():
     assert times.group(0) == readme.presets([pub / r for r in runs])
     page = (ROOT / readme.RESULTS_DOC).read_text()
     assert page.startswith("# Results, as measured") and f"Run `{run}`" in page
+
+
+TUNED_VALUES = ROOT / "docs" / "tuned-values.md"
+ORIGINS = {"source", "validation", "convention/default", "test-split (superseded)",
+           "test-split, not re-derived", "no record"}
+
+
+def _tuned_rows(heading: str) -> list[list[str]]:
+    """The cells of each table row of docs/tuned-values.md's section ``## <heading>...``."""
+    text = TUNED_VALUES.read_text()
+    section = re.search(r"^## " + re.escape(heading) + r".*?(?=^## |\Z)", text, re.S | re.M).group(0)
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| `")]
+
+
+@pytest.mark.parametrize("heading, path", [("config.yaml", "config.yaml"),
+                                           ("workflow/presets/quick.yaml", "workflow/presets/quick.yaml")])
+def test_tuned_values_page_shows_the_values_in_the_config(heading, path):
+    """docs/tuned-values.md (issue 38) names each chosen value by its key path: every path
+    it shows exists in the file with the value shown, so the page cannot go stale silently."""
+    config = yaml.safe_load((ROOT / path).read_text())
+    rows = _tuned_rows(heading)
+    assert len(rows) > 10, f"no table rows found under '## {heading}'"
+    missing = object()
+    for cells in rows:
+        keys, shown, origin = re.findall(r"`([^`]+)`", cells[0]), cells[1].strip("`"), cells[2]
+        assert origin in ORIGINS, cells
+        for key in keys:
+            node = config
+            for part in key.split("."):
+                node = node.get(part, missing) if isinstance(node, dict) else missing
+            assert node is not missing, f"{path} has no {key} (docs/tuned-values.md)"
+            assert node == yaml.safe_load(shown), f"{path}: {key} is {node!r}, the page shows {shown}"
