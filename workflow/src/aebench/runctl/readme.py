@@ -238,15 +238,22 @@ def agreement(full: pd.DataFrame, quick: pd.DataFrame) -> str:
     return text
 
 
+def not_judged(every: pd.DataFrame, claims: pd.DataFrame) -> str:
+    """The claims of ``every`` that ``claims`` (its judged rows) leaves out, counted by their
+    verdict cell ("3 n/a (needs at least 3 seeds)"; e.g. fewer than 3 seeds, or an anchor for
+    the full data on a subset); "" when every claim is judged."""
+    skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
+    return "; ".join(f"{n} {v}" for v, n in skipped.items())
+
+
 def render(pub: Path, readme_dir: Path, quick: Path | None = None) -> str:
     m = json.loads((pub / "manifest.json").read_text())
     every = load_claims(pub, m)
     claims = judged(every)
-    skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
     table = (claims_table(claims) if len(claims)
              else "No claim judged." if len(every) else "No experiment has finished yet.")
-    if len(skipped):  # e.g. fewer than 3 seeds, or an anchor for the full data on a subset
-        table += "\n\nClaims not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + "."
+    if skipped := not_judged(every, claims):
+        table += f"\n\nClaims not judged: {skipped}."
     parts = [note(m) + stale(m), table,
              "#### Key figures", figures(pub, m, readme_dir) or "None yet.",
              "#### What reproducing the lecture costs", costs(pub)]
@@ -284,13 +291,12 @@ def summary(pub: Path, readme_dir: Path, results_doc: Path, quick: Path | None =
     claims = judged(every)
     rel = lambda p: os.path.relpath(p, readme_dir)  # noqa: E731
     state = "complete" if m["complete"] else f"in progress, {m['jobs_done']}/{m['jobs_total']} jobs"
-    skipped = every["verdict"][~every.index.isin(claims.index)].value_counts()
+    skipped = not_judged(every, claims)
     lines = [(f"**{counts(claims)}** of the {len(every)} claims" if len(claims) else
               f"**No verdict** on any of the {len(every)} claims")
              + f", in the run `{m['name']}` ({state}; {m.get('preset') or 'default'} preset, "
              f"seeds {', '.join(map(str, m['seeds']))}; {m['cpu_hours']} CPU-hours)."
-             + ("" if not len(skipped) else
-                " Not judged: " + "; ".join(f"{n} {v}" for v, n in skipped.items()) + ".")
+             + (f" Not judged: {skipped}." if skipped else "")
              + (" Its seeds are development seeds (below 1000), not drawn confirmation seeds: "
                 "it is not the protocol's confirmation run." if max(m["seeds"]) < 1000 else "")]
     rest = claims[claims["verdict"] != "PASS"]
